@@ -1,0 +1,1 @@
+"""Experiments, the `nsad` command line, the results store and plots."""

@@ -1,0 +1,1 @@
+"""One module per `nsad` command (see experiments/cli.py)."""

@@ -1,0 +1,571 @@
+"""The ``ReluNetwork`` value: a bias-free, layered ReLU network with sparse weights.
+
+Convention (THEORY.md section 1): ``F(x) = M_L relu(M_{L-1} relu(... relu(M_1 x)))``; ``M_k`` has shape
+``(w_k, w_{k-1})`` with ``w_0 = n``; there is no ReLU after the last matrix. Matrices are stored as
+read-only ``scipy.sparse.csr_array`` with sorted indices, no explicit zeros and dtype ``int64`` when
+every weight is an integer (``float64`` otherwise).
+
+Exact paths (``evaluate_exact``, ``linearize``) never use floats: integer weights and integer points
+are propagated with int64 where a bound proves no overflow, and with Python integers otherwise;
+rational points are scaled to integer points by homogeneity (``F(p/q) = F(p)/q``); non-integer
+(binary floating-point, hence dyadic rational) weights are scaled per layer by a power of two, which
+ReLU's positive homogeneity turns into one global factor.
+
+>>> import numpy as np
+>>> net = ReluNetwork([np.array([[1, -1], [1, 1]]), np.array([[1, 1]])])
+>>> net.describe()["widths"], net.is_integer
+([2, 1], True)
+>>> net.evaluate_exact([2, 1])          # relu(2 - 1) + relu(2 + 1)
+4
+>>> net.linearize([2, 1]).gradient      # both units active: (1, -1) + (1, 1)
+(2, 0)
+>>> print(net.linearize([1, 1]).reason)
+layer 1, unit 0: pre-activation is 0 but not locally constant (the point lies on a kink)
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import zipfile
+from dataclasses import dataclass
+from fractions import Fraction
+from numbers import Rational
+from typing import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+_INT64_SAFE = 2**62
+
+
+class NetworkError(ValueError):
+    """A user error about a network: bad shapes or weights, a corrupt file, a bad certificate."""
+
+
+@dataclass(frozen=True)
+class Linearization:
+    """The exact local behaviour of ``F`` at a point.
+
+    ``value`` is ``F(x)``. ``gradient`` is the gradient of the linear piece ``F`` coincides with near
+    ``x`` when ``x`` is generic (THEORY.md section 1), else ``None`` and ``reason`` says which unit
+    sits on a kink. Entries are ``int`` when integral, ``fractions.Fraction`` otherwise.
+    """
+
+    value: object
+    gradient: tuple | None
+    reason: str | None = None
+
+    @property
+    def generic(self) -> bool:
+        return self.gradient is not None
+
+
+def _as_csr(m, k: int) -> sp.csr_array:
+    try:
+        if sp.issparse(m):
+            a = sp.csr_array(m, copy=True)
+        else:
+            arr = np.asarray(m)
+            if arr.dtype == object:
+                arr = arr.astype(float)
+            if arr.ndim == 1:
+                arr = arr.reshape(1, -1)
+            if arr.ndim != 2:
+                raise NetworkError(f"matrix M{k} must be 2-dimensional, got shape {arr.shape}")
+            if arr.dtype.kind not in "biuf":
+                raise NetworkError(f"matrix M{k} has unsupported dtype {arr.dtype} (need integer or real)")
+            a = sp.csr_array(arr)
+    except NetworkError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise NetworkError(f"matrix M{k} is not a numeric matrix: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        raise NetworkError(f"matrix M{k} has unsupported dtype {a.dtype} (need integer or real)")
+    return a
+
+
+def _normalise(a: sp.csr_array, k: int) -> sp.csr_array:
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a.data)):
+        raise NetworkError(f"matrix M{k} has non-finite weights (nan or inf)")
+    a.sum_duplicates()
+    a.eliminate_zeros()
+    a.sort_indices()
+    data = a.data
+    if data.dtype.kind == "f":
+        if np.all(data == np.round(data)) and (data.size == 0 or np.max(np.abs(data)) < 2**62):
+            data = data.astype(np.int64)
+    elif data.dtype.kind in "biu":
+        if data.dtype == np.uint64 and data.size and data.max() >= 2**63:
+            raise NetworkError(f"matrix M{k} has weights too large for int64")
+        data = data.astype(np.int64)
+    else:
+        data = data.astype(np.float64)
+    if data.dtype.kind == "f":
+        data = data.astype(np.float64)
+    idx_dtype = np.int64 if max(a.shape) >= 2**31 - 1 or a.nnz >= 2**31 - 1 else np.int32
+    out = sp.csr_array((data, a.indices.astype(idx_dtype), a.indptr.astype(idx_dtype)), shape=a.shape)
+    out.has_sorted_indices = True
+    for arr in (out.data, out.indices, out.indptr):
+        arr.flags.writeable = False
+    return out
+
+
+def _member(name: str, z, key: str) -> np.ndarray:
+    """One array of an open ``.npz``; members that are not ``.npy`` arrays are errors."""
+    arr = z[key]
+    if not isinstance(arr, np.ndarray):
+        raise NetworkError(f"{name}: member '{key}' is not a numpy array")
+    return arr
+
+
+def _mask_rows(a: sp.csr_array, keep: np.ndarray) -> sp.csr_array:
+    """Zero the rows of a CSR array where ``keep`` is False (dtype preserved, no float casts)."""
+    counts = np.diff(a.indptr)
+    sel = np.repeat(keep, counts)
+    new_counts = np.where(keep, counts, 0)
+    indptr = np.concatenate(([0], np.cumsum(new_counts))).astype(a.indptr.dtype)
+    return sp.csr_array((a.data[sel], a.indices[sel], indptr), shape=a.shape)
+
+
+class ReluNetwork:
+    """A bias-free ReLU network ``F(x) = M_L relu(... relu(M_1 x))`` (immutable).
+
+    ``matrices``: a sequence of 2-D weight matrices (dense arrays or scipy sparse), shapes must
+    chain: ``M_k.shape[1] == M_{k-1}.shape[0]``. Weights must be finite. The network is copied and
+    made read-only. Vector outputs are allowed; ``require_scalar()`` checks for one output row.
+
+    >>> import numpy as np
+    >>> ReluNetwork([np.eye(2), np.ones((1, 3))])
+    Traceback (most recent call last):
+    ...
+    networks.relu_network.NetworkError: shapes do not chain: M2 has 3 columns but M1 has 2 rows
+    >>> net = ReluNetwork([[[1.0], [-1.0]], [[1, 1]]])   # |x|
+    >>> net.evaluate(np.array([[-3.0], [2.0]]))
+    array([3., 2.])
+    """
+
+    __slots__ = ("_matrices", "_int_cache", "__weakref__")
+
+    def __init__(self, matrices: Iterable):
+        mats = list(matrices)
+        if not mats:
+            raise NetworkError("a network needs at least one matrix")
+        out = []
+        for k, m in enumerate(mats, start=1):
+            a = _normalise(_as_csr(m, k), k)
+            if a.shape[0] == 0 or a.shape[1] == 0:
+                raise NetworkError(f"matrix M{k} has an empty shape {a.shape}")
+            if out and a.shape[1] != out[-1].shape[0]:
+                raise NetworkError(
+                    f"shapes do not chain: M{k} has {a.shape[1]} columns but M{k - 1} has {out[-1].shape[0]} rows"
+                )
+            out.append(a)
+        object.__setattr__(self, "_matrices", tuple(out))
+        object.__setattr__(self, "_int_cache", None)
+
+    # -- immutability -----------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        raise AttributeError("ReluNetwork is immutable")
+
+    def __reduce__(self):
+        return (ReluNetwork, (list(self._matrices),))
+
+    # -- shape facts -----------------------------------------------------------------------------
+    @property
+    def matrices(self) -> tuple:
+        return self._matrices
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self._matrices[0].shape[1])
+
+    @property
+    def widths(self) -> tuple:
+        return tuple(int(m.shape[0]) for m in self._matrices)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.widths[-1]
+
+    @property
+    def depth(self) -> int:
+        return len(self._matrices)
+
+    @property
+    def n_units(self) -> int:
+        """Number of ReLU units (all rows but the output layer's)."""
+        return int(sum(self.widths[:-1]))
+
+    @property
+    def nnz(self) -> int:
+        return int(sum(m.nnz for m in self._matrices))
+
+    @property
+    def is_integer(self) -> bool:
+        return all(m.dtype.kind == "i" for m in self._matrices)
+
+    @property
+    def weight_values(self) -> tuple:
+        vals = np.unique(np.concatenate([m.data for m in self._matrices] + [np.zeros(0, np.int64)]))
+        return tuple(int(v) if float(v).is_integer() else float(v) for v in vals)
+
+    def require_scalar(self) -> "ReluNetwork":
+        if self.n_outputs != 1:
+            raise NetworkError(f"a scalar network is required, but the last layer has {self.n_outputs} rows")
+        return self
+
+    def describe(self) -> dict:
+        """Shape facts as a JSON-ready dict.
+
+        >>> ReluNetwork([[[1], [-1]], [[1, 1]]]).describe()["weight_values"]
+        [-1, 1]
+        """
+        return {
+            "inputs": self.n_inputs,
+            "outputs": self.n_outputs,
+            "depth": self.depth,
+            "widths": list(self.widths),
+            "units": self.n_units,
+            "nnz": self.nnz,
+            "integer": self.is_integer,
+            "weight_values": list(self.weight_values),
+        }
+
+    def __repr__(self) -> str:
+        w = self.widths
+        ws = ", ".join(map(str, w)) if len(w) <= 8 else ", ".join(map(str, w[:3])) + ", ..., " + ", ".join(map(str, w[-2:]))
+        return f"ReluNetwork(n_inputs={self.n_inputs}, depth={self.depth}, widths=[{ws}], nnz={self.nnz})"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, ReluNetwork) or self.depth != other.depth:
+            return False
+        return all(
+            a.shape == b.shape
+            and np.array_equal(a.indptr, b.indptr)
+            and np.array_equal(a.indices, b.indices)
+            and np.array_equal(a.data, b.data)
+            for a, b in zip(self._matrices, other._matrices)
+        )
+
+    __hash__ = None  # mutable-free but matrices are large; compare explicitly
+
+    # -- float evaluation --------------------------------------------------------------------------
+    def evaluate(self, X) -> np.ndarray:
+        """Float evaluation. ``X`` of shape ``(n,)`` or ``(batch, n)``.
+
+        Returns a float for one point and a scalar network, shape ``(n_out,)`` for one point and a
+        vector network, ``(batch,)`` or ``(batch, n_out)`` for a batch.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        single = X.ndim == 1
+        if single:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.n_inputs:
+            raise NetworkError(f"points must have {self.n_inputs} coordinates, got shape {np.shape(X)}")
+        H = X.T
+        for M in self._matrices[:-1]:
+            H = M @ H
+            np.maximum(H, 0, out=H)
+        Y = (self._matrices[-1] @ H).T
+        if self.n_outputs == 1:
+            Y = Y[:, 0]
+            return float(Y[0]) if single else Y
+        return Y[0] if single else Y
+
+    __call__ = evaluate
+
+    # -- exact arithmetic --------------------------------------------------------------------------
+    def _integer_layers(self):
+        """Integer matrices ``N_k = s_k M_k`` and the global factor ``1 / prod(s_k)`` (Fraction)."""
+        if self._int_cache is None:
+            layers, scale = [], Fraction(1)
+            for M in self._matrices:
+                if M.dtype.kind == "i":
+                    layers.append(M)
+                    continue
+                fr = [Fraction(float(v)) for v in M.data]
+                s = math.lcm(*[f.denominator for f in fr]) if fr else 1
+                ints = [int(f * s) for f in fr]
+                if max((abs(v) for v in ints), default=0) < _INT64_SAFE:
+                    data = np.array(ints, dtype=np.int64)
+                else:
+                    data = np.array(ints, dtype=object)
+                N = sp.csr_array((np.zeros(len(ints), np.int64), M.indices, M.indptr), shape=M.shape)
+                N.data = data
+                layers.append(N)
+                scale /= s
+            row_abs = [self._row_abs_max(N) for N in layers]
+            object.__setattr__(self, "_int_cache", (tuple(layers), scale, tuple(row_abs)))
+        return self._int_cache
+
+    @staticmethod
+    def _row_abs_max(N) -> int:
+        """Max over rows of the sum of |weights| (the inf-norm), as a Python int."""
+        if N.nnz == 0:
+            return 0
+        if N.data.dtype == object:
+            sums = [sum(abs(int(v)) for v in N.data[N.indptr[i]:N.indptr[i + 1]]) for i in range(N.shape[0])]
+            return max(sums)
+        s = np.add.reduceat(np.abs(N.data).astype(np.float64), N.indptr[:-1][np.diff(N.indptr) > 0])
+        bound = int(np.max(s)) + 1
+        if bound < 2**50:  # exact in float64: recompute in ints to be sure
+            s = np.add.reduceat(np.abs(N.data), N.indptr[:-1][np.diff(N.indptr) > 0])
+            return int(np.max(s))
+        return max(
+            sum(abs(int(v)) for v in N.data[N.indptr[i]:N.indptr[i + 1]]) for i in range(N.shape[0])
+        )
+
+    @staticmethod
+    def _spmv_exact(N, h: np.ndarray, h_bound: int, row_abs: int) -> np.ndarray:
+        """Exact ``N @ h`` for integer ``N`` and integer vector/matrix ``h`` (int64 or object)."""
+        if row_abs * h_bound < _INT64_SAFE and N.data.dtype != object and h.dtype != object:
+            return N @ h
+        # Python-int path: gather/multiply/segment-sum on object arrays
+        data = N.data.astype(object)
+        prod = data[:, None] * h.astype(object)[N.indices] if h.ndim == 2 else data * h.astype(object)[N.indices]
+        counts = np.diff(N.indptr)
+        out_shape = (N.shape[0],) + h.shape[1:]
+        out = np.zeros(out_shape, dtype=object)
+        out[...] = 0
+        nz = np.flatnonzero(counts)
+        if nz.size:
+            sums = np.add.reduceat(prod, N.indptr[:-1][nz], axis=0)
+            out[nz] = sums
+        return out
+
+    def _integer_point(self, x) -> tuple[np.ndarray, int]:
+        """An integer vector ``p`` and ``q >= 1`` with ``x = p / q`` (exact)."""
+        x = list(x) if not isinstance(x, np.ndarray) else x.tolist()
+        if len(x) != self.n_inputs:
+            raise NetworkError(f"the point has {len(x)} coordinates but the network takes {self.n_inputs}")
+        fr = []
+        for v in x:
+            if isinstance(v, (bool, np.bool_)):
+                v = int(v)
+            if isinstance(v, (float, np.floating)):
+                if not math.isfinite(v):
+                    raise NetworkError("points must be finite")
+                v = Fraction(float(v))
+            elif isinstance(v, (int, np.integer)):
+                v = int(v)
+            elif isinstance(v, Rational):
+                v = Fraction(v)
+            elif isinstance(v, str):
+                try:
+                    v = Fraction(v)
+                except (ValueError, ZeroDivisionError):
+                    raise NetworkError(f"not a rational number: {v!r}") from None
+            else:
+                raise NetworkError(f"coordinates must be integers or rationals, got {type(v).__name__}")
+            fr.append(v)
+        q = math.lcm(*[Fraction(v).denominator for v in fr]) if fr else 1
+        ints = [int(Fraction(v) * q) for v in fr]
+        big = max((abs(v) for v in ints), default=0)
+        arr = np.array(ints, dtype=np.int64 if big < _INT64_SAFE else object)
+        return arr, q
+
+    @staticmethod
+    def _exact(v) -> object:
+        f = Fraction(v)
+        return int(f) if f.denominator == 1 else f
+
+    def evaluate_exact(self, x):
+        """Exact ``F(x)`` for a point of ints / Fractions (or floats, taken at their exact binary value).
+
+        >>> from fractions import Fraction
+        >>> ReluNetwork([[[1], [-1]], [[1, 1]]]).evaluate_exact([Fraction(-3, 4)])
+        Fraction(3, 4)
+        """
+        layers, scale, row_abs = self._integer_layers()
+        h, q = self._integer_point(x)
+        bound = int(np.max(np.abs(h))) if h.size and h.dtype != object else max((abs(int(v)) for v in h), default=0)
+        for k, N in enumerate(layers):
+            z = self._spmv_exact(N, h, bound, row_abs[k])
+            bound = bound * row_abs[k]
+            if k < len(layers) - 1:
+                h = np.where(z > 0, z, 0) if z.dtype != object else np.array([v if v > 0 else 0 for v in z], dtype=object)
+            else:
+                h = z
+        vals = tuple(self._exact(Fraction(int(v)) * scale / q) for v in h)
+        return vals[0] if self.n_outputs == 1 else vals
+
+    def linearize(self, x) -> Linearization:
+        """Value, genericity and exact gradient of ``F`` at ``x`` (THEORY.md section 1).
+
+        A point is generic when every pre-activation is nonzero or identically zero near it (value 0
+        and zero local gradient through the locally linear upstream units). The local Jacobian is
+        propagated forward as a sparse integer matrix (rows stay sparse on reduction networks).
+        For vector networks the gradient is the Jacobian as a tuple of row tuples.
+
+        >>> net = ReluNetwork([[[1, -1], [-1, 1]], [[1, 1]]])   # |x1 - x2|
+        >>> net.linearize([3, 1]).gradient, net.linearize([1, 1]).generic
+        ((1, -1), False)
+        """
+        layers, scale, row_abs = self._integer_layers()
+        h, q = self._integer_point(x)
+        n = self.n_inputs
+        hb = int(np.max(np.abs(h))) if h.size and h.dtype != object else max((abs(int(v)) for v in h), default=0)
+        J = sp.csr_array(sp.eye_array(n, dtype=np.int64, format="csr"))
+        jb = 1  # bound on max |entry| of J
+        for k, N in enumerate(layers):
+            z = self._spmv_exact(N, h, hb, row_abs[k])
+            last = k == len(layers) - 1
+            if row_abs[k] * jb < _INT64_SAFE and N.data.dtype != object and J.dtype != object:
+                Jz = sp.csr_array(N @ J)
+            else:
+                Jz = self._object_matmul(N, J)
+            hb *= row_abs[k]
+            jb *= row_abs[k]
+            if last:
+                h, J = z, Jz
+                break
+            zero = z == 0
+            if np.any(zero):
+                Jz_csr = Jz if sp.issparse(Jz) else None
+                if Jz_csr is not None:
+                    Jz_csr = sp.csr_array(Jz_csr)
+                    Jz_csr.eliminate_zeros()
+                    row_nnz = np.diff(Jz_csr.indptr)
+                else:
+                    row_nnz = np.array([np.count_nonzero(r) for r in Jz])
+                bad = np.flatnonzero(zero & (row_nnz > 0))
+                if bad.size:
+                    return Linearization(
+                        self._exact(self.evaluate_exact(x)) if self.n_outputs == 1 else self.evaluate_exact(x),
+                        None,
+                        f"layer {k + 1}, unit {int(bad[0])}: pre-activation is 0 but not locally constant "
+                        f"(the point lies on a kink)",
+                    )
+            active = (z > 0) if z.dtype != object else np.array([v > 0 for v in z], dtype=bool)
+            h = np.where(active, z, 0) if z.dtype != object else np.array([v if v > 0 else 0 for v in z], dtype=object)
+            if sp.issparse(Jz):
+                J = _mask_rows(sp.csr_array(Jz), active)
+            else:
+                J = Jz * active[:, None]
+        value_rows = tuple(self._exact(Fraction(int(v)) * scale / q) for v in h)
+        dense = J.toarray() if sp.issparse(J) else J
+        grad_rows = tuple(tuple(self._exact(Fraction(int(v)) * scale) for v in row) for row in dense)
+        if self.n_outputs == 1:
+            return Linearization(value_rows[0], grad_rows[0], None)
+        return Linearization(value_rows, grad_rows, None)
+
+    @staticmethod
+    def _object_matmul(N, J):
+        """Exact product with Python ints (dense object arrays; only on overflow-prone networks)."""
+        Jd = J.toarray().astype(object) if sp.issparse(J) else J
+        Nd = N.toarray().astype(object) if N.data.dtype != object else None
+        if Nd is None:
+            Nd = np.zeros(N.shape, dtype=object)
+            Nd[...] = 0
+            for i in range(N.shape[0]):
+                for p in range(N.indptr[i], N.indptr[i + 1]):
+                    Nd[i, N.indices[p]] = N.data[p]
+        if Nd.shape[0] * Nd.shape[1] * Jd.shape[1] > 5e7:
+            raise NetworkError("exact gradient would need Python-integer products too large to run; the "
+                               "weights are too large for int64 propagation")
+        return Nd.dot(Jd)
+
+    def exact_gradient(self, x):
+        """The exact gradient at a generic point, or ``None`` when ``x`` is not generic."""
+        return self.linearize(x).gradient
+
+    # -- files -----------------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the network to one ``.npz`` file (numpy's zip of ``.npy`` arrays, uncompressed).
+
+        Layout, readable by any tool: ``n_layers`` (int64 scalar) and for each layer ``k = 1..L`` the
+        CSR parts ``M{k}_data``, ``M{k}_indices``, ``M{k}_indptr``, ``M{k}_shape`` (int64, 2 entries).
+        The file is written to a temporary name and renamed, so a crash never leaves half a file.
+        """
+        arrays = {"n_layers": np.array(self.depth, dtype=np.int64)}
+        for k, M in enumerate(self._matrices, start=1):
+            arrays[f"M{k}_data"] = np.asarray(M.data)
+            arrays[f"M{k}_indices"] = np.asarray(M.indices)
+            arrays[f"M{k}_indptr"] = np.asarray(M.indptr)
+            arrays[f"M{k}_shape"] = np.array(M.shape, dtype=np.int64)
+        path = os.fspath(path)
+        tmp = f"{path}.tmp-{os.getpid()}"
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @classmethod
+    def load(cls, path) -> "ReluNetwork":
+        """Read a network written by :meth:`save` (or by any tool following its layout).
+
+        Never unpickles (``allow_pickle=False``) and validates every matrix fully, so a corrupt or
+        hostile file raises :class:`NetworkError` naming the file, never another exception.
+        """
+        name = os.fspath(path)
+        try:
+            with np.load(name, allow_pickle=False) as z:
+                files = set(z.files)
+                if "n_layers" not in files:
+                    raise NetworkError(f"{name}: not an nsad network file (no 'n_layers' array)")
+                nl = _member(name, z, "n_layers")
+                if nl.shape not in ((), (1,)) or nl.dtype.kind not in "iu":
+                    raise NetworkError(f"{name}: 'n_layers' must be one integer")
+                L = int(nl.reshape(-1)[0])
+                if not 1 <= L <= 100000:
+                    raise NetworkError(f"{name}: 'n_layers' = {L} is out of range")
+                mats = []
+                for k in range(1, L + 1):
+                    parts = {}
+                    for p in ("data", "indices", "indptr", "shape"):
+                        key = f"M{k}_{p}"
+                        if key not in files:
+                            raise NetworkError(f"{name}: missing array '{key}'")
+                        parts[p] = _member(name, z, key)
+                    mats.append(cls._csr_from_parts(name, k, parts))
+        except NetworkError:
+            raise
+        except FileNotFoundError:
+            raise NetworkError(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise NetworkError(f"{name}: is a directory") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, TypeError, RuntimeError,
+                io.UnsupportedOperation, OverflowError, MemoryError) as exc:
+            raise NetworkError(f"{name}: not a readable .npz network file ({type(exc).__name__}: {exc})") from None
+        try:
+            return cls(mats)
+        except NetworkError as exc:
+            raise NetworkError(f"{name}: {exc}") from None
+
+    @staticmethod
+    def _csr_from_parts(name: str, k: int, parts: dict) -> sp.csr_array:
+        shape = parts["shape"]
+        if shape.dtype.kind not in "iu" or shape.shape != (2,):
+            raise NetworkError(f"{name}: M{k}_shape must be two integers")
+        rows, cols = (int(v) for v in shape)
+        if rows < 1 or cols < 1 or rows > 2**40 or cols > 2**40:
+            raise NetworkError(f"{name}: M{k}_shape {rows}x{cols} is out of range")
+        data, indices, indptr = parts["data"], parts["indices"], parts["indptr"]
+        for key, arr in (("data", data), ("indices", indices), ("indptr", indptr)):
+            if arr.ndim != 1:
+                raise NetworkError(f"{name}: M{k}_{key} must be one-dimensional")
+        if data.dtype.kind not in "biuf":
+            raise NetworkError(f"{name}: M{k}_data has unsupported dtype {data.dtype}")
+        if indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
+            raise NetworkError(f"{name}: M{k}_indices and M{k}_indptr must be integer arrays")
+        if indptr.size != rows + 1:
+            raise NetworkError(f"{name}: M{k}_indptr has {indptr.size} entries, expected {rows + 1}")
+        if indices.size != data.size:
+            raise NetworkError(f"{name}: M{k}_indices and M{k}_data differ in length")
+        if indptr.size and (indptr[0] != 0 or int(indptr[-1]) != data.size or np.any(np.diff(indptr.astype(np.int64)) < 0)):
+            raise NetworkError(f"{name}: M{k}_indptr is not a valid CSR row pointer")
+        if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= cols):
+            raise NetworkError(f"{name}: M{k}_indices has a column index outside 0..{cols - 1}")
+        if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
+            raise NetworkError(f"{name}: M{k} has non-finite weights (nan or inf)")
+        try:
+            a = sp.csr_array((data, indices.astype(np.int64), indptr.astype(np.int64)), shape=(rows, cols))
+            a.check_format(full_check=True)
+        except (ValueError, TypeError) as exc:
+            raise NetworkError(f"{name}: M{k} is not a valid CSR matrix: {exc}") from None
+        return a
