@@ -22,6 +22,11 @@ COMMANDS = (
     "matmul",
     "cheapgrad",
     "clarke",
+    "export",
+    "bench",
+    "scale",
+    "report",
+    "results",
 )
 
 

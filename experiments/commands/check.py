@@ -1,0 +1,43 @@
+"""`nsad check NET.npz CERT.json`: exact check of a two-subgradient certificate (exit 1 on failure)."""
+
+from __future__ import annotations
+
+import json
+
+from experiments.commands._common import emit_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("check", help="check a two-subgradient certificate exactly",
+                       description="Re-derive genericity and both gradients of a certificate with exact integer "
+                       "arithmetic. CERT.json holds a 'certificate' object {points, gradients} (e.g. a line of "
+                       "`nsad decide --json`). Exit code 0 if it holds, 1 if it fails.")
+    p.add_argument("network", help="network file (.npz)")
+    p.add_argument("certificate", help="JSON file with a 'certificate' object")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from networks import Certificate, NetworkError, ReluNetwork, check
+
+    net = ReluNetwork.load(args.network)
+    try:
+        with open(args.certificate, encoding="utf-8") as fh:
+            obj = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise NetworkError(f"{args.certificate}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise NetworkError(f"{args.certificate}: not a UTF-8 text file") from None
+    if isinstance(obj, dict) and "certificate" in obj and obj["certificate"] is None:
+        raise NetworkError(f"{args.certificate}: the 'certificate' is null (the verdict carried none)")
+    try:
+        cert = Certificate.from_json(obj)
+    except NetworkError as exc:
+        raise NetworkError(f"{args.certificate}: {exc}") from None
+    res = check(net, cert)
+    if args.json:
+        emit_json({"file": args.network, "certificate": args.certificate, "ok": res.ok, "reason": res.reason})
+    else:
+        print(("OK: " if res.ok else "FAILED: ") + res.reason)
+    return 0 if res.ok else 1

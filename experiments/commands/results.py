@@ -1,0 +1,66 @@
+"""`nsad results export --db PATH --format csv|jsonl|parquet [--table T] [--out FILE]`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("results", help="read the results database", description="Work with the results store.")
+    s = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    e = s.add_parser("export", help="export a table as CSV, JSON Lines or parquet",
+                     description="Export one table of the SQLite results store (default: verify).")
+    e.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")
+    e.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv")
+    e.add_argument("--table", default="verify", help="table to export (default verify; see `nsad results tables`)")
+    e.add_argument("--out", default=None, help="output file (default: stdout; required for parquet)")
+    e.set_defaults(func=run_export)
+    t = s.add_parser("tables", help="list the tables and their row counts")
+    t.add_argument("--db", default="nsad-results.db")
+    t.set_defaults(func=run_tables)
+
+
+def run_tables(args) -> int:
+    from experiments.store import ResultStore
+
+    with ResultStore(args.db, readonly=True) as store:
+        for name in store.tables():
+            print(f"{name}\t{store.count(name)}")
+    return 0
+
+
+def run_export(args) -> int:
+    from experiments.store import ResultStore, StoreError
+
+    with ResultStore(args.db, readonly=True) as store:
+        if args.table not in store.tables():
+            raise StoreError(f"{args.db}: no table {args.table!r}; tables: {', '.join(store.tables()) or 'none'}")
+        cols = store.columns(args.table)
+        rows = list(store.rows(args.table))
+    if args.format == "parquet":
+        if not args.out:
+            raise ValueError("--format parquet needs --out FILE")
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ValueError("parquet export needs pyarrow: pip install pyarrow") from None
+        pq.write_table(pa.Table.from_pylist(rows), args.out)
+        print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)
+        return 0
+    out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout
+    try:
+        if args.format == "csv":
+            w = csv.DictWriter(out, fieldnames=cols)
+            w.writeheader()
+            w.writerows(rows)
+        else:
+            for r in rows:
+                out.write(json.dumps(r) + "\n")
+    finally:
+        if args.out:
+            out.close()
+    return 0

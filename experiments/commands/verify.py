@@ -1,0 +1,96 @@
+"""`nsad verify`: reduce random 3-SAT formulas, decide both sides, check certificates, compare."""
+
+from __future__ import annotations
+
+import sys
+
+from experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
+
+
+def register(sub) -> None:
+    from experiments.verify import DEFAULT_COUNT, DEFAULT_N, DEFAULT_RATIOS
+
+    p = sub.add_parser(
+        "verify", help="verify the reduction end to end on random 3-SAT formulas",
+        description="For each random 3-SAT formula: reduce it to a ReLU network, decide the Clarke question on "
+        "the network alone, solve the formula with a SAT solver, check every certificate with exact arithmetic, "
+        "and compare. One row per (instance, method) goes to an SQLite database; re-running resumes. "
+        "Exit code 1 on any disagreement or failed certificate.")
+    p.add_argument("--count", type=positive_int, default=DEFAULT_COUNT,
+                   help=f"formulas per (n, ratio) pair (default {DEFAULT_COUNT})")
+    p.add_argument("--n", type=positive_int, nargs="+", default=list(DEFAULT_N),
+                   help=f"numbers of variables (default {' '.join(map(str, DEFAULT_N))})")
+    p.add_argument("--ratio", type=positive_float, nargs="+", default=list(DEFAULT_RATIOS),
+                   help="clause/variable ratios (default 4.26)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="run seed (default 0)")
+    p.add_argument("--method", default=None, help="network decider (default: the fastest complete one)")
+    p.add_argument("--solver", default="cadical195", help="formula solver (default cadical195)")
+    p.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds per decider call")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="local worker processes (default: number of cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="run on a Dask cluster (tcp://HOST:PORT, or 'local-dask' for a LocalCluster)")
+    p.add_argument("--memory-limit", type=positive_float, default=None, metavar="MB",
+                   help="address-space limit per worker process in MiB")
+    p.add_argument("--db", default="nsad-results.db", help="SQLite results database (default nsad-results.db)")
+    p.add_argument("--no-resume", action="store_true", help="recompute tasks already in the database")
+    p.add_argument("--json", action="store_true", help="print one JSON object per task, then the summary")
+    p.set_defaults(func=run)
+
+
+def execute(tasks, args, *, label: str = "verify", on_row=None):
+    """Run tasks with resume, the chosen executor and a progress bar; return the Summary."""
+    from experiments.progress import Progress
+    from experiments.runner import make_executor
+    from experiments.store import ResultStore
+    from experiments.verify import Summary, failure_row, run_task
+
+    summary = Summary()
+    with ResultStore(args.db) as store:
+        done = {} if getattr(args, "no_resume", False) else {
+            r["key"]: r for r in store.rows("verify") if not r.get("error")}
+        todo = [t for t in tasks if t.key not in done]
+        for t in tasks:
+            if t.key in done:
+                summary.add(done[t.key])
+        if done and len(todo) < len(tasks):
+            print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} tasks already in {args.db}", file=sys.stderr)
+        if not todo:
+            return summary
+        # each decider call gets the soft limit; the whole task is killed (SIGKILL) after both could run
+        hard_limit = 2 * args.time_limit + 1.0 if args.time_limit else None
+        executor = make_executor(args.workers, args.scheduler, time_limit=hard_limit,
+                                 memory_limit_mb=args.memory_limit)
+        try:
+            with Progress(len(todo), label) as bar:
+                for _t, row in executor.map(run_task, todo, on_failure=failure_row):
+                    store.put("verify", row)
+                    summary.add(row)
+                    tag = "error" if row.get("error") else (
+                        "DISAGREE" if row.get("agree") == 0 else row.get("formula_answer") or "?")
+                    bar.update(tag)
+                    if on_row is not None:
+                        on_row(row)
+        finally:
+            if hasattr(executor, "close"):
+                executor.close()
+    return summary
+
+
+def run(args) -> int:
+    from experiments.verify import expand_grid
+    from solvers import FORMULA_SOLVERS, NETWORK_DECIDERS
+
+    solver = FORMULA_SOLVERS.canonical(args.solver)
+    method = NETWORK_DECIDERS.canonical(args.method) if args.method else None
+    tasks = expand_grid(args.n, args.ratio, args.count, args.seed, method=method, solver=solver,
+                        time_limit=args.time_limit)
+    on_row = (lambda row: emit_json({k: v for k, v in row.items() if k != "details"})) if args.json else None
+    summary = execute(tasks, args, on_row=on_row)
+    if args.json:
+        emit_json({"summary": summary.groups(), "ok": summary.ok, "db": args.db})
+    else:
+        print(summary.table())
+        verdict = "all agree, every certificate checked" if summary.ok else "PROBLEMS FOUND (see rows above)"
+        print(f"\n{len(summary.rows)} formulas; {verdict}; rows in {args.db}")
+    return 0 if summary.ok else 1
