@@ -65,7 +65,7 @@ class Linearization:
 def _as_csr(m, k: int) -> sp.csr_array:
     try:
         if sp.issparse(m):
-            a = sp.csr_array(m, copy=True)
+            a = sp.csr_array(m)  # no copy here: _normalise copies once, into arrays of its own
         else:
             arr = np.asarray(m)
             if arr.dtype == object:
@@ -87,26 +87,29 @@ def _as_csr(m, k: int) -> sp.csr_array:
 
 
 def _normalise(a: sp.csr_array, k: int) -> sp.csr_array:
+    """Canonical, read-only copy: sorted indices, duplicates summed, no stored zeros, int64 if integral."""
     if a.dtype.kind == "f" and not np.all(np.isfinite(a.data)):
         raise NetworkError(f"matrix M{k} has non-finite weights (nan or inf)")
-    a.sum_duplicates()
-    a.eliminate_zeros()
-    a.sort_indices()
+    if not a.has_canonical_format or (a.nnz and not np.all(a.data)):
+        a = a.copy()  # never modify the caller's arrays
+        a.sum_duplicates()
+        a.eliminate_zeros()
+        a.sort_indices()
     data = a.data
     if data.dtype.kind == "f":
         if np.all(data == np.round(data)) and (data.size == 0 or np.max(np.abs(data)) < 2**62):
             data = data.astype(np.int64)
-    elif data.dtype.kind in "biu":
+        else:
+            data = data.astype(np.float64, copy=True)
+    else:
         if data.dtype == np.uint64 and data.size and data.max() >= 2**63:
             raise NetworkError(f"matrix M{k} has weights too large for int64")
-        data = data.astype(np.int64)
-    else:
-        data = data.astype(np.float64)
-    if data.dtype.kind == "f":
-        data = data.astype(np.float64)
+        data = data.astype(np.int64, copy=True)
     idx_dtype = np.int64 if max(a.shape) >= 2**31 - 1 or a.nnz >= 2**31 - 1 else np.int32
-    out = sp.csr_array((data, a.indices.astype(idx_dtype), a.indptr.astype(idx_dtype)), shape=a.shape)
+    out = sp.csr_array((data, a.indices.astype(idx_dtype, copy=True), a.indptr.astype(idx_dtype, copy=True)),
+                       shape=a.shape, copy=False)
     out.has_sorted_indices = True
+    out.has_canonical_format = True
     for arr in (out.data, out.indices, out.indptr):
         arr.flags.writeable = False
     return out
