@@ -52,6 +52,7 @@ VERIFY_COLUMNS: dict[str, str] = {
     "formula_seconds": "REAL",
     "reduce_seconds": "REAL",
     "check_seconds": "REAL",
+    "proof": "TEXT",  # checked | unchecked | failed (with --proofs)
     "certificate": "TEXT",  # checked | failed | none | model-checked
     "certificate_reason": "TEXT",
     "agree": "INTEGER",

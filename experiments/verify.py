@@ -53,6 +53,7 @@ class VerifyTask:
     solver: str = "cadical195"
     time_limit: float | None = None
     experiment: str = "verify"
+    proofs: bool = False
 
     @property
     def key(self) -> str:
@@ -64,7 +65,7 @@ class VerifyTask:
 
 def expand_grid(ns: Iterable[int], ratios: Iterable[float], count: int, seed: int, *, method=None,
                 solver="cadical195", time_limit=None, k: int = 3, family: str = "random-ksat",
-                methods: Iterable | None = None, experiment: str = "verify") -> list[VerifyTask]:
+                methods: Iterable | None = None, experiment: str = "verify", proofs: bool = False) -> list[VerifyTask]:
     """The declared grid: ``count`` formulas per (n, ratio), global indices 0, 1, 2, ... in grid order;
     with ``methods``, one task per (formula, network method) on the same formulas."""
     tasks = []
@@ -74,7 +75,7 @@ def expand_grid(ns: Iterable[int], ratios: Iterable[float], count: int, seed: in
             for _ in range(count):
                 for meth in (list(methods) if methods else [method]):
                     tasks.append(VerifyTask(seed, i, int(n), float(r), None, k, family, meth, solver, time_limit,
-                                            experiment))
+                                            experiment, proofs))
                 i += 1
     return tasks
 
@@ -118,7 +119,13 @@ def run_task(task: VerifyTask) -> dict:
                    network_complete=int(nv.complete), network_seconds=nv.seconds)
         details["network"] = {k: v for k, v in nv.to_json().items() if k not in ("verdict",)}
 
-        fv = solve_formula(cnf, solver=task.solver, time_limit=task.time_limit)
+        if task.proofs:
+            from solvers.proof import solve_with_proof
+
+            fv = solve_with_proof(cnf, solver=task.solver, time_limit=task.time_limit)
+            row["proof"] = fv.stats.get("proof")
+        else:
+            fv = solve_formula(cnf, solver=task.solver, time_limit=task.time_limit)
         row.update(formula_answer=fv.answer, formula_seconds=fv.seconds)
         details["formula"] = {"stats": fv.to_json()["stats"], "reason": fv.reason}
 
@@ -199,6 +206,8 @@ class Summary:
             "errors": sum(bool(r.get("error")) for r in rs),
             "certs_checked": sum(r.get("certificate") in ("checked", "model-checked") for r in rs),
             "certs_failed": sum(r.get("certificate") == "failed" for r in rs),
+            "proofs_checked": sum(r.get("proof") == "checked" and r.get("formula_answer") == UNSAT for r in rs),
+            "proofs_failed": sum(r.get("proof") == "failed" for r in rs),
             "median_network_s": med("network_seconds"),
             "median_formula_s": med("formula_seconds"),
             "median_reduce_s": med("reduce_seconds"),
@@ -206,7 +215,8 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return not any(r.get("agree") == 0 or r.get("certificate") == "failed" or r.get("error") for r in self.rows)
+        return not any(r.get("agree") == 0 or r.get("certificate") == "failed" or r.get("error")
+                       or r.get("proof") == "failed" for r in self.rows)
 
     def table(self) -> str:
         head = ["n", "ratio", "inst", "SAT", "UNSAT", "unknown", "agree", "disagree", "certs ok", "certs bad",

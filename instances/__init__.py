@@ -18,7 +18,15 @@ from .generators import (
     planted_ksat,
     random_ksat,
     regenerate,
+    register_families,
 )
+from .families import FAMILIES, expected_label
+from .families import FAMILY_ALIASES as _FAMILY_ALIASES
+from .to3cnf import Lift, to_3cnf
+
+register_families(FAMILIES, _FAMILY_ALIASES)
+
+from .suites import SuiteError, generate_suite, suite_tasks, threshold_sweep  # noqa: E402  (needs the registry)
 
 __all__ = [
     "Cnf",
@@ -36,4 +44,13 @@ __all__ = [
     "FAMILY_ALIASES",
     "generate",
     "regenerate",
+    "register_families",
+    "FAMILIES",
+    "expected_label",
+    "Lift",
+    "to_3cnf",
+    "SuiteError",
+    "generate_suite",
+    "suite_tasks",
+    "threshold_sweep",
 ]

@@ -51,6 +51,8 @@ instances.dimacs.DimacsError: f.cnf:2: literal -4 is out of range: the header de
 
 from __future__ import annotations
 
+import functools
+
 import gzip
 import io
 import json
@@ -346,6 +348,7 @@ def read_dimacs(path: PathLike | BinaryIO | TextIO) -> Cnf:
 
 
 # ------------------------------------------------------------------------------------- writing
+@functools.lru_cache(maxsize=1)
 def nsad_version() -> str:
     """The installed nsad version, or ``"0+unknown"`` when running from a checkout.
 

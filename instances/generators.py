@@ -182,15 +182,23 @@ def planted_ksat(n: int, m: int | None = None, ratio: float | None = None, k: in
     return _make(n, k, m, ratio, seed, index, PLANTED_KSAT, literals, planted=hidden)
 
 
-GENERATORS: Mapping[str, Callable[..., Cnf]] = MappingProxyType(
-    {RANDOM_KSAT: random_ksat, PLANTED_KSAT: planted_ksat}
-)
+_GENERATORS: dict = {RANDOM_KSAT: random_ksat, PLANTED_KSAT: planted_ksat}
+_ALIASES: dict = {"random": RANDOM_KSAT, "uniform": RANDOM_KSAT, "planted": PLANTED_KSAT}
+
+GENERATORS: Mapping[str, Callable[..., Cnf]] = MappingProxyType(_GENERATORS)
 """Family name -> generator ``f(n, m=None, ratio=None, k=3, seed=0, index=0) -> Cnf`` (read-only)."""
 
-FAMILY_ALIASES: Mapping[str, str] = MappingProxyType(
-    {"random": RANDOM_KSAT, "uniform": RANDOM_KSAT, "planted": PLANTED_KSAT}
-)
+FAMILY_ALIASES: Mapping[str, str] = MappingProxyType(_ALIASES)
 """Short names accepted by ``generate`` (case-insensitive, as are the family names)."""
+
+
+def register_families(generators: Mapping[str, Callable[..., Cnf]], aliases: Mapping[str, str] = {}) -> None:
+    """Add families to the one registry (``GENERATORS`` / ``FAMILY_ALIASES`` are read-only views of it)."""
+    for name in generators:
+        if name in _GENERATORS and _GENERATORS[name] is not generators[name]:
+            raise CnfError(f"formula family {name!r} registered twice")
+    _GENERATORS.update(generators)
+    _ALIASES.update(aliases)
 
 
 def _family(name: Any) -> str:
@@ -214,7 +222,7 @@ def generate(family: str, *, seed: int = 0, index: int = 0, **parameters: Any) -
     >>> generate("sudoku", n=3)
     Traceback (most recent call last):
     ...
-    instances.cnf.CnfError: unknown formula family 'sudoku'; choose one of: random-ksat, planted-ksat (aliases: random, uniform, planted)
+    instances.cnf.CnfError: unknown formula family 'sudoku'; choose one of: random-ksat, planted-ksat, ...
     """
     key = _family(family)
     params = dict(parameters)
@@ -230,6 +238,11 @@ def generate(family: str, *, seed: int = 0, index: int = 0, **parameters: Any) -
                 raise CnfError(f"m = {params['m']} disagrees with ratio = {ratio!r}: round(ratio * n) = {expected}")
             del params["m"]
     function = GENERATORS[key]
+    to3 = bool(params.pop("to_3cnf", False))
+    if to3:
+        from .to3cnf import to_3cnf
+
+        return to_3cnf(generate(key, seed=seed, index=index, **params))[0]
     try:
         inspect.signature(function).bind(seed=seed, index=index, **params)
     except TypeError as exc:

@@ -35,6 +35,7 @@ def register(sub) -> None:
                        description="Generate a suite of families from a TOML spec (see instances.suites).")
     s.add_argument("--spec", required=True, help="suite spec (.toml)")
     s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--force", action="store_true", help="overwrite an existing suite folder")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run_suite)
 
@@ -53,7 +54,7 @@ def _atomic_write(path: str, text: str) -> None:
 
 
 def run(args) -> int:
-    from instances import GENERATORS, format_dimacs
+    from instances import GENERATORS, expected_label, format_dimacs
 
     family = {"random": "random-ksat", "planted": "planted-ksat"}[args.family]
     gen = GENERATORS[family]
@@ -73,7 +74,7 @@ def run(args) -> int:
                 "parameters": {"n": args.n, "m": cnf.num_clauses, "k": args.k, "ratio": args.ratio, "index": i},
                 "seed": args.seed, "n": cnf.num_vars, "m": cnf.num_clauses,
                 "sha256": hashlib.sha256(text.encode()).hexdigest(),
-                "expected": "sat" if family == "planted-ksat" else None,
+                "expected": expected_label(cnf),
             })
             bar.update()
     _atomic_write(os.path.join(args.out, "manifest.json"), json.dumps(records, indent=1) + "\n")
@@ -88,7 +89,7 @@ def run(args) -> int:
 def run_suite(args) -> int:
     from instances.suites import generate_suite
 
-    records = generate_suite(args.spec, args.out)
+    records = generate_suite(args.spec, args.out, overwrite=args.force)
     if args.json:
         for r in records:
             emit_json(r)

@@ -12,7 +12,9 @@ def register(sub) -> None:
     p.add_argument("formulas", nargs="+", help="DIMACS CNF files (.cnf or .cnf.gz)")
     p.add_argument("--solver", default="cadical195", help="backend name or alias (see --list); default cadical195")
     p.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds per formula")
-    p.add_argument("--proof", action="store_true", help="log a DRUP proof and check UNSAT answers with it")
+    p.add_argument("--proof", action="store_true",
+                   help="log a DRUP proof and check UNSAT answers with the in-library RUP checker "
+                   "(SAT answers are checked by their model); reports proof: checked|unchecked|failed")
     p.add_argument("--json", action="store_true", help="JSON Lines output")
     p.set_defaults(func=run)
 
@@ -28,8 +30,7 @@ def run(args) -> int:
         if args.proof:
             from solvers.proof import solve_with_proof
 
-            v = solve_with_proof(cnf, solver=solver if args.solver != "cadical195" else None,
-                                 time_limit=args.time_limit)
+            v = solve_with_proof(cnf, solver=solver, time_limit=args.time_limit)
         else:
             v = solve_formula(cnf, solver=solver, time_limit=args.time_limit)
         obj = {"file": path, **v.to_json()}

@@ -33,6 +33,8 @@ def register(sub) -> None:
     p.add_argument("--memory-limit", type=positive_float, default=None, metavar="MB",
                    help="address-space limit per worker process in MiB")
     p.add_argument("--db", default="nsad-results.db", help="SQLite results database (default nsad-results.db)")
+    p.add_argument("--proofs", action="store_true",
+                   help="log and check a DRUP proof for every UNSAT answer of the SAT solver")
     p.add_argument("--no-resume", action="store_true", help="recompute tasks already in the database")
     p.add_argument("--json", action="store_true", help="print one JSON object per task, then the summary")
     p.set_defaults(func=run)
@@ -84,7 +86,7 @@ def run(args) -> int:
     solver = FORMULA_SOLVERS.canonical(args.solver)
     method = NETWORK_DECIDERS.canonical(args.method) if args.method else None
     tasks = expand_grid(args.n, args.ratio, args.count, args.seed, method=method, solver=solver,
-                        time_limit=args.time_limit)
+                        time_limit=args.time_limit, proofs=args.proofs)
     on_row = (lambda row: emit_json({k: v for k, v in row.items() if k != "details"})) if args.json else None
     summary = execute(tasks, args, on_row=on_row)
     if args.json:
@@ -92,5 +94,8 @@ def run(args) -> int:
     else:
         print(summary.table())
         verdict = "all agree, every certificate checked" if summary.ok else "PROBLEMS FOUND (see rows above)"
+        if args.proofs:
+            g = summary.groups()[-1]
+            verdict += f"; UNSAT proofs checked {g['proofs_checked']}, failed {g['proofs_failed']}"
         print(f"\n{len(summary.rows)} formulas; {verdict}; rows in {args.db}")
     return 0 if summary.ok else 1

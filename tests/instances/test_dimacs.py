@@ -240,14 +240,19 @@ def test_format_large_variable_numbers_use_the_sparse_vocabulary():
 def test_version_line_uses_the_installed_version(monkeypatch):
     import importlib.metadata as md
 
+    from instances.dimacs import nsad_version
+
+    nsad_version.cache_clear()  # the version is looked up once per process
     monkeypatch.setattr(md, "version", lambda name: "9.8.7")
     assert format_dimacs(Cnf(1, [])).startswith("c nsad version: 9.8.7\n")
+    nsad_version.cache_clear()
 
     def missing(name):
         raise md.PackageNotFoundError(name)
 
     monkeypatch.setattr(md, "version", missing)
     assert format_dimacs(Cnf(1, [])).startswith("c nsad version: 0+unknown\n")
+    nsad_version.cache_clear()
 
 
 def test_write_to_paths_and_files(tmp_path):

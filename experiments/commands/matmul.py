@@ -1,0 +1,76 @@
+"""`nsad matmul`: batched directional derivatives vs matrix products (see experiments/matmul_bench.py)."""
+
+from __future__ import annotations
+
+import sys
+
+from experiments.commands._common import emit_json, nonneg_int, positive_int
+
+
+def register(sub) -> None:
+    from experiments.matmul_bench import DEFAULT_DTYPES, DEFAULT_PS, DEFAULT_WIDTHS
+
+    p = sub.add_parser(
+        "matmul", help="time batched directional derivatives against the same matrix products",
+        description="For each width and number of directions p: time batched exact directional derivatives "
+        "through a dense random ReLU network against the same matrix products alone (interleaved, median), "
+        "A@B through 2p directional derivatives against A@B, and torch vmap(jvp) when torch is installed. "
+        "Prints the ratios, writes one row per configuration to the results database (table matmul_runs).")
+    p.add_argument("--widths", type=positive_int, nargs="+", default=list(DEFAULT_WIDTHS), metavar="W")
+    p.add_argument("--ps", type=positive_int, nargs="+", default=list(DEFAULT_PS), metavar="P",
+                   help="numbers of directions")
+    p.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), default=list(DEFAULT_DTYPES))
+    p.add_argument("--depth", type=positive_int, default=4, help="number of matrices (default 4)")
+    p.add_argument("--repeats", type=positive_int, default=5, help="rounds per configuration (median)")
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--quick", action="store_true", help="a tiny grid (widths 64 128, p 1 8, 3 rounds) for smoke tests")
+    p.add_argument("--no-torch", action="store_true", help="skip the torch vmap(jvp) reference")
+    p.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")
+    p.add_argument("--no-db", action="store_true", help="do not write rows")
+    p.add_argument("--plot", metavar="PATH", help="write the ratio plot to PATH (.png and .svg)")
+    p.add_argument("--json", action="store_true", help="one JSON object per configuration on stdout")
+    p.set_defaults(func=run)
+
+
+def _fmt(v, spec=".3f"):
+    return "-" if v is None else format(v, spec)
+
+
+def run(args) -> int:
+    from experiments import ad_store
+    from experiments.matmul_bench import QUICK_PS, QUICK_WIDTHS, blas_info, plot, run_grid, torch_available
+    from experiments.progress import Progress
+
+    widths, ps, repeats = args.widths, args.ps, args.repeats
+    if args.quick:
+        widths, ps, repeats = list(QUICK_WIDTHS), list(QUICK_PS), min(repeats, 3)
+    blas = blas_info()
+    use_torch = not args.no_torch and torch_available()
+    run_id = ad_store.new_run_id()
+    print(f"BLAS: {blas['summary']}; torch: {'yes' if use_torch else 'no'}; run {run_id}", file=sys.stderr)
+    rows = []
+    total = len(widths) * len(ps) * len(args.dtypes)
+    if not args.json:
+        print(f"{'dtype':8} {'width':>6} {'p':>5} {'products':>10} {'dd x=0':>7} {'dd rnd':>7} {'A@B dd':>7} "
+              f"{'torch':>7}")
+    with Progress(total, "matmul", enabled=not args.json) as bar:
+        for row in run_grid(widths, ps, args.dtypes, depth=args.depth, repeats=repeats, seed=args.seed,
+                            use_torch=use_torch, progress=bar):
+            row.update(run_id=run_id, blas=blas["summary"], host=ad_store.host())
+            rows.append(row)
+            if args.json:
+                emit_json(row)
+            else:
+                print(f"{row['dtype']:8} {row['width']:6d} {row['p']:5d} {row['t_products'] * 1e3:8.2f}ms "
+                      f"{_fmt(row['ratio_zero']):>7} {_fmt(row['ratio_random']):>7} {_fmt(row['ratio_matmul']):>7} "
+                      f"{_fmt(row['ratio_torch']):>7}", flush=True)
+    if not args.no_db:
+        ad_store.write_rows(args.db, "matmul_runs", rows)
+    if args.plot:
+        files = plot(rows, args.plot)
+        print(f"plot: {', '.join(files)}", file=sys.stderr)
+    if not args.json:
+        print("ratios: dd = directional derivatives / products alone (goal <= 1.1 at w >= 1024, p >= 64, float64); "
+              "A@B dd = multiply via [B, -B] / A@B (goal <= 2.2 at w >= 1024, p >= 256); "
+              "torch = vmap(jvp) / dd at random x", file=sys.stderr)
+    return 0

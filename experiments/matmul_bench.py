@@ -1,0 +1,259 @@
+"""Benchmark: batched directional derivatives are matrix products (THEORY.md section 4).
+
+Protocol
+--------
+What is measured, for every (dtype, width ``w``, number of directions ``p``) of the grid:
+
+- ``t_products``: the matrix products alone -- ``H <- M_k @ H`` for the ``depth`` (default 4)
+  matrices of a dense random network (square ``w x w`` layers, entries ``N(0, 1/w)``, ``n = w``
+  inputs, vector output), starting from the direction matrix ``D`` (``w x p``), on numpy's BLAS
+  with preallocated outputs: the ideal cost of pushing ``p`` columns through.
+- ``t_dd_zero`` / ``t_dd_random``: :func:`networks.forward.directional_derivatives` on the same
+  matrices (a :class:`networks._engine.PreparedNetwork`), at ``x = 0`` (every unit at its kink) and at
+  a random Gaussian ``x`` (the values ride along as one extra column). The goal is
+  ``ratio = t_dd / t_products <= 1.1`` for ``w >= 1024``, ``p >= 64`` in float64.
+- ``t_matmul`` / ``t_matmul_dd``: ``A @ B`` with ``A = M_1`` and ``B = D``, against
+  :func:`reductions.matmul.multiply` (``2p`` directional derivatives of ``relu(A x)`` at 0, then the
+  difference). Goal ``ratio_matmul <= 2.2`` for ``w >= 1024``, ``p >= 256``; at small ``p`` BLAS
+  efficiency and call overheads dominate and the ratio is reported as measured.
+- ``t_torch`` (when PyTorch is installed): ``torch.func.vmap(torch.func.jvp)`` of the same network
+  at the same random ``x`` (CPU, torch's default threads). It is a reference only: at a kink it
+  returns ``relu'(0) * dz``, not the directional derivative. ``ratio_torch = t_torch / t_dd_random``.
+
+How: all variants of one configuration run in the same process, interleaved (the order rotates
+each round), after one warm-up call each; each time is the median of ``repeats`` rounds (default 5,
+reduced to 3 when one call takes over a second). Nothing pins ``OPENBLAS_CORETYPE`` or the thread
+count; the BLAS in use is reported through threadpoolctl with every row. How often: once per grid
+point per invocation; each invocation gets a fresh ``run_id``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from networks._engine import PreparedNetwork
+from networks.costs import directional_ops
+from networks.forward import directional_derivatives
+
+DEFAULT_WIDTHS = (256, 512, 1024, 2048, 4096)
+DEFAULT_PS = (1, 4, 16, 64, 256, 1024)
+DEFAULT_DTYPES = ("float64", "float32")
+QUICK_WIDTHS = (64, 128)
+QUICK_PS = (1, 8)
+
+
+def blas_info() -> dict:
+    """The BLAS numpy uses, as threadpoolctl reports it (first BLAS entry), plus a one-line summary."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        for entry in threadpool_info():
+            if entry.get("user_api") == "blas":
+                summary = (f"{entry.get('internal_api')} {entry.get('version')} {entry.get('architecture')} "
+                           f"threads={entry.get('num_threads')}")
+                return {**{k: entry.get(k) for k in ("internal_api", "version", "architecture", "num_threads")},
+                        "summary": summary}
+    except Exception:  # pragma: no cover - threadpoolctl is a dependency
+        pass
+    return {"summary": "unknown"}
+
+
+def plot_paths(path) -> list[str]:
+    """``PATH`` as a PNG and an SVG file: ``x.png`` -> [x.png, x.svg]; ``x`` -> [x.png, x.svg].
+
+    >>> plot_paths("out/ratio.svg"), plot_paths("r")
+    (['out/ratio.png', 'out/ratio.svg'], ['r.png', 'r.svg'])
+    """
+    import os
+
+    root, ext = os.path.splitext(os.fspath(path))
+    if ext.lower() not in (".png", ".svg"):
+        root = os.fspath(path)
+    return [root + ".png", root + ".svg"]
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def interleaved_medians(funcs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median wall time of each function over ``repeats`` rounds, rotating the order each round.
+
+    >>> t = interleaved_medians({"a": lambda: None, "b": lambda: sum(range(10))}, 3)
+    >>> sorted(t) == ["a", "b"] and all(v >= 0 for v in t.values())
+    True
+    """
+    keys = list(funcs)
+    for k in keys:  # warm-up
+        funcs[k]()
+    times: dict[str, list[float]] = {k: [] for k in keys}
+    for r in range(repeats):
+        shift = r % len(keys)
+        for k in keys[shift:] + keys[:shift]:
+            t0 = time.perf_counter()
+            funcs[k]()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def dense_matrices(width: int, depth: int, dtype, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal((width, width)) / np.sqrt(width)).astype(dtype) for _ in range(depth)]
+
+
+def _torch_function(mats: list[np.ndarray], x: np.ndarray, D: np.ndarray):
+    import torch
+
+    Ts = [torch.from_numpy(M) for M in mats]
+    xt = torch.from_numpy(x)
+    Dt = torch.from_numpy(np.ascontiguousarray(D.T))
+    L = len(Ts)
+
+    def f(v):
+        h = v
+        for k, T in enumerate(Ts):
+            h = T @ h
+            if k < L - 1:
+                h = torch.relu(h)
+        return h
+
+    batched = torch.func.vmap(lambda d: torch.func.jvp(f, (xt,), (d,))[1])
+
+    def run():
+        with torch.no_grad():
+            return batched(Dt)
+
+    return run
+
+
+def measure(width: int, p: int, dtype: str, *, mats: list[np.ndarray] | None = None, depth: int = 4,
+            repeats: int = 5, seed: int = 0, use_torch: bool = True) -> dict:
+    """Time one configuration (see the protocol); returns a flat row.
+
+    >>> row = measure(16, 2, "float64", repeats=1, use_torch=False)
+    >>> sorted(k for k in row if k.startswith("ratio"))
+    ['ratio_matmul', 'ratio_random', 'ratio_torch', 'ratio_zero']
+    """
+    from reductions.matmul import multiply
+
+    dt = np.dtype(dtype)
+    mats = mats if mats is not None else dense_matrices(width, depth, dt, seed)
+    depth = len(mats)
+    plan = PreparedNetwork.from_dense(mats, dt)
+    rng = np.random.default_rng([seed, width, p])
+    D = rng.standard_normal((width, p)).astype(dt)
+    x = rng.standard_normal(width).astype(dt)
+    bufs = [np.empty((width, p), dt) for _ in range(2)]
+
+    def products():
+        H = D
+        for k, M in enumerate(mats):
+            H = np.matmul(M, H, out=bufs[k % 2])
+        return H
+
+    A = mats[0]
+    funcs = {
+        "products": products,
+        "dd_zero": lambda: directional_derivatives(plan, None, D),
+        "dd_random": lambda: directional_derivatives(plan, x, D),
+        "matmul": lambda: A @ D,
+        "matmul_dd": lambda: multiply(A, D),
+    }
+    have_torch = use_torch and torch_available()
+    if have_torch:
+        funcs["torch"] = _torch_function(mats, x, D)
+    t0 = time.perf_counter()
+    directional_derivatives(plan, x, D)
+    one = time.perf_counter() - t0
+    reps = max(1, min(repeats, 3)) if one > 1.0 else max(1, repeats)
+    t = interleaved_medians(funcs, reps)
+    t_torch = t.get("torch")
+    return {
+        "width": width,
+        "depth": depth,
+        "p": p,
+        "dtype": dt.name,
+        "repeats": reps,
+        "t_products": t["products"],
+        "t_dd_zero": t["dd_zero"],
+        "t_dd_random": t["dd_random"],
+        "ratio_zero": t["dd_zero"] / t["products"],
+        "ratio_random": t["dd_random"] / t["products"],
+        "t_matmul": t["matmul"],
+        "t_matmul_dd": t["matmul_dd"],
+        "ratio_matmul": t["matmul_dd"] / t["matmul"],
+        "t_torch": t_torch,
+        "ratio_torch": (t_torch / t["dd_random"]) if t_torch is not None else None,
+        "ops_dd": directional_ops(plan, p).total,
+    }
+
+
+def run_grid(widths: Iterable[int], ps: Iterable[int], dtypes: Iterable[str], *, depth: int = 4,
+             repeats: int = 5, seed: int = 0, use_torch: bool = True, progress=None) -> Iterator[dict]:
+    """Measure every configuration of the grid, one network per (dtype, width); yields rows."""
+    ps = list(ps)
+    for dtype in dtypes:
+        for w in widths:
+            mats = dense_matrices(w, depth, np.dtype(dtype), seed)
+            for p in ps:
+                row = measure(w, p, dtype, mats=mats, depth=depth, repeats=repeats, seed=seed, use_torch=use_torch)
+                if progress is not None:
+                    progress.update()
+                yield row
+            del mats
+
+
+def plot(rows: list[dict], path: str) -> list[str]:
+    """Ratios vs ``p`` per width (one panel per dtype, plus A@B); writes PATH as PNG and SVG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dtypes = sorted({r["dtype"] for r in rows}, reverse=True)
+    fig, axes = plt.subplots(1, len(dtypes) + 1, figsize=(5 * (len(dtypes) + 1), 4), squeeze=False)
+    axes = axes[0]
+    widths = sorted({r["width"] for r in rows})
+    cmap = plt.get_cmap("viridis")
+    for ax, dtype in zip(axes, dtypes):
+        for i, w in enumerate(widths):
+            sel = sorted((r for r in rows if r["width"] == w and r["dtype"] == dtype), key=lambda r: r["p"])
+            if not sel:
+                continue
+            color = cmap(i / max(1, len(widths) - 1))
+            ps = [r["p"] for r in sel]
+            ax.plot(ps, [r["ratio_zero"] for r in sel], "o-", color=color, label=f"w={w}, x=0")
+            ax.plot(ps, [r["ratio_random"] for r in sel], "s--", color=color, label=f"w={w}, random x")
+        ax.axhline(1.1, color="red", lw=0.8, ls=":", label="goal 1.1")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("number of directions p")
+        ax.set_ylabel("directional derivatives / matrix products")
+        ax.set_title(f"batched directional derivatives ({dtype})")
+        ax.legend(fontsize=6)
+    ax = axes[-1]
+    for i, w in enumerate(widths):
+        for dtype, style in zip(dtypes, ("o-", "s--")):
+            sel = sorted((r for r in rows if r["width"] == w and r["dtype"] == dtype), key=lambda r: r["p"])
+            if sel:
+                ax.plot([r["p"] for r in sel], [r["ratio_matmul"] for r in sel], style,
+                        color=cmap(i / max(1, len(widths) - 1)), label=f"w={w} {dtype}")
+    ax.axhline(2.2, color="red", lw=0.8, ls=":", label="goal 2.2")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("p (columns of B)")
+    ax.set_ylabel("A@B via directional derivatives / A@B")
+    ax.set_title("matrix multiplication through [B, -B]")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    out = plot_paths(path)
+    for f in out:
+        fig.savefig(f)
+    plt.close(fig)
+    return out
