@@ -27,6 +27,7 @@ do not oversubscribe the cores.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -191,33 +192,48 @@ class LocalExecutor:
 
 
 def _run_in_child(fn, task, time_limit, grace, memory_limit_mb):
-    """Run ``fn(task)`` in a forked child killed at the limit (used on Dask workers)."""
-    ctx = mp.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
+    """Run ``fn(task)`` in a forked child killed at the limit (used on Dask workers).
 
-    def target():
-        _limit_memory(memory_limit_mb)
+    ``os.fork`` directly: Dask's worker processes are daemonic, and ``multiprocessing`` refuses to
+    start children from daemonic processes.
+    """
+    reader, writer = mp.Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
         try:
-            child.send(("ok", fn(task)))
-        except BaseException as exc:
-            child.send(("error", f"{type(exc).__name__}: {exc}"))
-
-    proc = ctx.Process(target=target, daemon=True)
-    proc.start()
-    child.close()
+            reader.close()
+            _limit_memory(memory_limit_mb)
+            try:
+                out = ("ok", fn(task))
+            except MemoryError:
+                out = ("error", "memory limit exceeded (MemoryError)")
+            except BaseException as exc:
+                out = ("error", f"{type(exc).__name__}: {exc}")
+            writer.send(out)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    writer.close()
     deadline = time_limit + grace if time_limit else None
-    if parent.poll(deadline):
-        try:
-            status, payload = parent.recv()
-        except EOFError:
-            status, payload = "error", "task process crashed"
-        proc.join(5)
-        return status, payload
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.join(5)
-    if deadline is None:
-        return "error", f"task process crashed (exit code {proc.exitcode})"
-    return "error", f"time limit {time_limit:g} s exceeded; killed with SIGKILL"
+    try:
+        if reader.poll(deadline):
+            try:
+                return reader.recv()
+            except EOFError:
+                _, status = os.waitpid(pid, 0)
+                pid = None
+                return "error", f"task process crashed (wait status {status})"
+        os.kill(pid, signal.SIGKILL)
+        return "error", f"time limit {time_limit:g} s exceeded; killed with SIGKILL"
+    finally:
+        reader.close()
+        if pid is not None:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
 
 
 class DaskExecutor:
@@ -242,7 +258,8 @@ class DaskExecutor:
                 self.client = Client(scheduler, timeout="10s")
             else:
                 self._cluster = LocalCluster(n_workers=max(1, int(workers or os.cpu_count() or 1)),
-                                             threads_per_worker=1, processes=True, dashboard_address=None)
+                                             threads_per_worker=1, processes=True, dashboard_address=None,
+                                             silence_logs=logging.ERROR)
                 self.client = Client(self._cluster)
         except (OSError, TimeoutError) as exc:
             raise ValueError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None

@@ -1,0 +1,190 @@
+"""Experiment: the cheap gradient principle (THEORY.md section 5).
+
+Protocol
+--------
+What is measured, for every input dimension ``n`` of the grid (default 10, 100, ..., 10^5) and two
+families of networks whose cost ``c(F)`` grows linearly in ``n``:
+
+- ``sparse``: a random network with ``depth`` (default 4) matrices, hidden layers of width ``n``,
+  ``3`` entries +-1 per row (seeded), and one output row of ones;
+- ``reduction``: the network ``reductions.sat_to_relu.reduce`` builds from a random 3-SAT formula
+  with ``n`` variables at clause ratio 4.26 (``instances.random_ksat``, seeded).
+
+For each network, at a random Gaussian point ``x`` (float64):
+
+- operation counts (THEORY.md "Cost model", :mod:`networks.costs`; exact, deterministic): evaluation
+  ``c(F)``, backward ``2 c(F)`` (so the ratio is exactly 2 for every ``n``), a full gradient by forward
+  mode (``n`` directions, the identity as direction matrix) ``(n + 1) c(F)``, and the LD-derivative
+  with ``M = I`` ``(n + 1) c(F)``;
+- wall-clock time of the same four computations with the engines of :mod:`networks` on one prepared
+  float plan: evaluation (:func:`networks.forward.forward_pass`), backward
+  (:func:`networks.backward.backward`, ``relu'(0) = 0``), forward gradient
+  (:func:`networks.forward.directional_derivatives` with ``D = I_n``) and LD
+  (:func:`networks.lexicographic.lexicographic_derivative`). The forward-mode runs are timed only
+  where one run is predicted (from the evaluation time and the op counts) to stay under
+  ``time_budget`` seconds (default 3) and its ``n x (n + 1)`` work arrays under ``memory_budget``
+  bytes; otherwise their times are left empty.
+
+How: the timed computations of one network run interleaved (rotating order), after one warm-up call
+each; each time is the median of ``repeats`` rounds (default 5). Goals: time ratio
+backward / evaluation <= 2.5 and flat across ``n`` (max / min <= 1.3). How often: once per
+(family, n) per invocation; each invocation gets a fresh ``run_id``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+import scipy.sparse as sp
+
+from experiments.matmul_bench import interleaved_medians, plot_paths
+from networks import ReluNetwork
+from networks._engine import prepare
+from networks.backward import backward
+from networks.costs import backward_ops, evaluation_ops, forward_gradient_ops, lexicographic_ops
+from networks.forward import directional_derivatives, forward_pass
+from networks.lexicographic import lexicographic_derivative
+
+DEFAULT_NS = (10, 100, 1000, 10_000, 100_000)
+QUICK_NS = (10, 40)
+FAMILIES = ("sparse", "reduction")
+RATIO = 4.26
+
+
+def sparse_network(n: int, depth: int = 4, per_row: int = 3, seed: int = 0) -> ReluNetwork:
+    """A random network with hidden widths ``n``, ``per_row`` entries +-1 per row, output row of ones.
+
+    >>> net = sparse_network(50, seed=1)
+    >>> net.widths, net.nnz <= 3 * 50 * 3 + 50
+    ((50, 50, 50, 1), True)
+    """
+    rng = np.random.default_rng([seed, n, depth])
+    mats = []
+    cols = n
+    for _ in range(depth - 1):
+        rows = np.repeat(np.arange(n), per_row)
+        idx = rng.integers(0, cols, size=n * per_row)
+        vals = rng.choice(np.array([-1, 1], dtype=np.int64), size=n * per_row)
+        mats.append(sp.csr_array((vals, (rows, idx)), shape=(n, cols)))
+        cols = n
+    mats.append(np.ones((1, cols), dtype=np.int64))
+    return ReluNetwork(mats)
+
+
+def reduction_network(n: int, seed: int = 0) -> tuple[ReluNetwork, int]:
+    """The reduction network of a random 3-SAT formula (``n`` variables, ratio 4.26) and its ``m``."""
+    from instances import random_ksat
+    from reductions.sat_to_relu import reduce
+
+    cnf = random_ksat(n, ratio=RATIO, seed=seed)
+    return reduce(cnf), cnf.num_clauses
+
+
+def measure(net, n: int, *, repeats: int = 5, seed: int = 0, time_budget: float = 3.0,
+            memory_budget: float = 2e9) -> dict:
+    """Op counts and times for one network (see the protocol); returns a flat row.
+
+    >>> row = measure(sparse_network(20), 20, repeats=1)
+    >>> row["ops_ratio_backward"], row["ops_ratio_forward"]
+    (2.0, 21.0)
+    """
+    plan = prepare(net, np.float64)
+    x = np.random.default_rng([seed, n, 7]).standard_normal(n)
+    ev, bw = evaluation_ops(net), backward_ops(net)
+    fw, ld = forward_gradient_ops(net), lexicographic_ops(net)
+    funcs = {"eval": lambda: forward_pass(plan, x), "backward": lambda: backward(plan, x, 0)}
+    # one probe to predict the forward-mode cost
+    t_probe = interleaved_medians({"eval": funcs["eval"]}, 3)["eval"]
+    predicted = t_probe * fw.total / max(1, ev.total)
+    fits = predicted <= time_budget and 4.0 * n * (n + 1) * 8 <= memory_budget
+    if fits:
+        eye = np.eye(n)
+        funcs["forward"] = lambda: directional_derivatives(plan, x, eye)
+        funcs["ld"] = lambda: lexicographic_derivative(plan, x)
+    t = interleaved_medians(funcs, repeats)
+    row = {
+        "n": n,
+        "depth": int(net.depth),
+        "units": int(sum(net.widths[:-1])),
+        "nnz": int(net.nnz),
+        "ops_eval": ev.total,
+        "ops_backward": bw.total,
+        "ops_forward": fw.total,
+        "ops_ld": ld.total,
+        "ops_ratio_backward": bw.total / ev.total,
+        "ops_ratio_forward": fw.total / ev.total,
+        "ops_ratio_ld": ld.total / ev.total,
+        "t_eval": t["eval"],
+        "t_backward": t["backward"],
+        "t_forward": t.get("forward"),
+        "t_ld": t.get("ld"),
+        "time_ratio_backward": t["backward"] / t["eval"],
+        "time_ratio_forward": t["forward"] / t["eval"] if "forward" in t else None,
+        "time_ratio_ld": t["ld"] / t["eval"] if "ld" in t else None,
+        "predicted_forward_seconds": predicted,
+        "repeats": repeats,
+    }
+    return row
+
+
+def run_grid(ns: Iterable[int], families: Iterable[str] = FAMILIES, *, repeats: int = 5, seed: int = 0,
+             time_budget: float = 3.0, progress=None) -> Iterator[dict]:
+    """Build and measure every (family, n); yields rows (``family`` and ``m`` added)."""
+    for family in families:
+        for n in ns:
+            if family == "sparse":
+                net, m = sparse_network(n, seed=seed), None
+            elif family == "reduction":
+                net, m = reduction_network(n, seed=seed)
+            else:
+                raise ValueError(f"unknown network family {family!r} (choose from {', '.join(FAMILIES)})")
+            row = measure(net, n, repeats=repeats, seed=seed, time_budget=time_budget)
+            row.update(family=family, m=m)
+            if progress is not None:
+                progress.update(family)
+            yield row
+
+
+def flatness(rows: list[dict], key: str = "time_ratio_backward") -> float | None:
+    """max / min of ``key`` over the rows (None when fewer than one value).
+
+    >>> flatness([{"time_ratio_backward": 2.0}, {"time_ratio_backward": 2.4}])
+    1.2
+    """
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return (max(vals) / min(vals)) if vals else None
+
+
+def plot(rows: list[dict], path: str) -> list[str]:
+    """Ratios to one evaluation vs ``n`` (log-log): op counts as lines, times as markers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families = [f for f in FAMILIES if any(r["family"] == f for r in rows)]
+    fig, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4.2), squeeze=False)
+    styles = {"backward": "tab:blue", "forward": "tab:red", "ld": "tab:orange"}
+    labels = {"backward": "backward", "forward": "forward gradient (n directions)", "ld": "LD-derivative (M = I)"}
+    for ax, fam in zip(axes[0], families):
+        sel = sorted((r for r in rows if r["family"] == fam), key=lambda r: r["n"])
+        ns = [r["n"] for r in sel]
+        for kind, color in styles.items():
+            ax.plot(ns, [r[f"ops_ratio_{kind}"] for r in sel], "-", color=color, label=f"{labels[kind]}: ops")
+            pts = [(r["n"], r[f"time_ratio_{kind}"]) for r in sel if r.get(f"time_ratio_{kind}") is not None]
+            if pts:
+                ax.plot(*zip(*pts), "o", color=color, label=f"{labels[kind]}: time")
+        ax.axhline(2.5, color="gray", lw=0.8, ls=":", label="goal 2.5 (backward)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("input dimension n")
+        ax.set_ylabel("cost / one evaluation")
+        ax.set_title(f"cheap gradient principle ({fam} networks)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = plot_paths(path)
+    for f in out:
+        fig.savefig(f)
+    plt.close(fig)
+    return out

@@ -1,0 +1,76 @@
+"""`nsad cheapgrad`: backward vs forward-mode gradients as n grows (see experiments/cheapgrad.py)."""
+
+from __future__ import annotations
+
+import sys
+
+from experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
+
+
+def register(sub) -> None:
+    from experiments.cheapgrad import DEFAULT_NS, FAMILIES
+
+    p = sub.add_parser(
+        "cheapgrad", help="the cheap gradient principle: backward / evaluation stays flat in n",
+        description="For input dimensions n (sparse random networks and reduction networks of random 3-SAT "
+        "formulas), report backward / evaluation, (full forward gradient by n directions) / evaluation and "
+        "LD-derivative / evaluation, in operation counts for every n and in time where one run stays under "
+        "the time budget. Writes one row per (family, n) to the results database (table cheapgrad_runs).")
+    p.add_argument("--ns", type=positive_int, nargs="+", default=list(DEFAULT_NS), metavar="N")
+    p.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
+    p.add_argument("--repeats", type=positive_int, default=5, help="rounds per network (median)")
+    p.add_argument("--time-budget", type=positive_float, default=3.0, metavar="S",
+                   help="time forward-mode runs only when one is predicted under S seconds (default 3)")
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--quick", action="store_true", help="a tiny grid (n = 10, 40; 3 rounds) for smoke tests")
+    p.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")
+    p.add_argument("--no-db", action="store_true", help="do not write rows")
+    p.add_argument("--plot", metavar="PATH", help="write the ratio plot to PATH (.png and .svg)")
+    p.add_argument("--json", action="store_true", help="one JSON object per (family, n) on stdout")
+    p.set_defaults(func=run)
+
+
+def _fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def run(args) -> int:
+    from experiments import ad_store
+    from experiments.cheapgrad import QUICK_NS, flatness, plot, run_grid
+    from experiments.matmul_bench import blas_info
+    from experiments.progress import Progress
+
+    ns, repeats = args.ns, args.repeats
+    if args.quick:
+        ns, repeats = list(QUICK_NS), min(repeats, 3)
+    blas = blas_info()
+    run_id = ad_store.new_run_id()
+    print(f"BLAS: {blas['summary']}; run {run_id}", file=sys.stderr)
+    if not args.json:
+        print(f"{'family':9} {'n':>7} {'nnz':>9} {'t_eval':>10} | ops ratios: {'bwd':>4} {'fwd':>8} {'LD':>8} "
+              f"| time ratios: {'bwd':>5} {'fwd':>8} {'LD':>8}")
+    rows = []
+    with Progress(len(ns) * len(args.families), "cheapgrad", enabled=not args.json) as bar:
+        for row in run_grid(ns, args.families, repeats=repeats, seed=args.seed, time_budget=args.time_budget,
+                            progress=bar):
+            row.update(run_id=run_id, blas=blas["summary"], host=ad_store.host())
+            rows.append(row)
+            if args.json:
+                emit_json(row)
+            else:
+                print(f"{row['family']:9} {row['n']:7d} {row['nnz']:9d} {row['t_eval'] * 1e3:8.3f}ms | "
+                      f"{'':12}{row['ops_ratio_backward']:4.1f} {row['ops_ratio_forward']:8.0f} "
+                      f"{row['ops_ratio_ld']:8.0f} | {'':13}{row['time_ratio_backward']:5.2f} "
+                      f"{_fmt(row['time_ratio_forward'], '8.1f')} {_fmt(row['time_ratio_ld'], '8.1f')}", flush=True)
+    if not args.no_db:
+        ad_store.write_rows(args.db, "cheapgrad_runs", rows)
+    if args.plot:
+        print(f"plot: {', '.join(plot(rows, args.plot))}", file=sys.stderr)
+    if not args.json:
+        for fam in args.families:
+            sel = [r for r in rows if r["family"] == fam]
+            f = flatness(sel)
+            worst = max(r["time_ratio_backward"] for r in sel)
+            print(f"{fam}: backward/evaluation time ratio max {worst:.2f} (goal <= 2.5), "
+                  f"max/min over n {f:.2f} (goal <= 1.3); op-count ratio exactly 2", file=sys.stderr)
+    return 0
