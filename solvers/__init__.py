@@ -1,9 +1,16 @@
 """Deciders: formula solvers (python-sat, CP-SAT) and network deciders (MILP, exhaustive, search).
 
-Every decider returns a :class:`solvers.verdict.Verdict`; backends live in one registry per kind.
+Every decider returns a :class:`solvers.verdict.Verdict`; backends live in one registry per kind
+(``FORMULA_SOLVERS``, ``NETWORK_DECIDERS``) with canonical names and aliases.
 """
 
+from solvers.formula import DEFAULT_FORMULA_SOLVER, FORMULA_SOLVERS, WrongModelError, check_model, solve_formula
+from solvers.network import NETWORK_DECIDERS, decide_network
 from solvers.registry import Registry, SolverError
 from solvers.verdict import SAT, SINGLETON, TWO, UNKNOWN, UNSAT, Verdict
 
-__all__ = ["Registry", "SolverError", "Verdict", "SAT", "UNSAT", "UNKNOWN", "TWO", "SINGLETON"]
+__all__ = [
+    "DEFAULT_FORMULA_SOLVER", "FORMULA_SOLVERS", "NETWORK_DECIDERS", "Registry", "SolverError", "Verdict",
+    "WrongModelError", "check_model", "decide_network", "solve_formula",
+    "SAT", "UNSAT", "UNKNOWN", "TWO", "SINGLETON",
+]

@@ -1,0 +1,611 @@
+"""ONNX export and import of bias-free ReLU networks.
+
+Export (``to_onnx`` / ``save_onnx``) writes ``F(x) = M_L relu(... relu(M_1 x))`` as a chain of
+ONNX nodes, one linear node per matrix and one ``Relu`` after every matrix but the last:
+
+- opset ``OPSET`` (17) of the default domain, IR version ``IR_VERSION`` (8, readable by onnx >= 1.12
+  and by the tools of VNN-COMP);
+- graph input ``"X"`` of shape ``[batch, n]`` (``batch`` a symbolic dimension by default, or a fixed
+  size), graph output ``"Y"`` of shape ``[batch, w_L]``;
+- layer ``k`` is ``MatMul(H_{k-1}, W_k)`` with the dense initialiser ``W_k = M_k^T`` (shape
+  ``(w_{k-1}, w_k)``), or with ``op="gemm"`` ``Gemm(H_{k-1}, M_k, transB=1)`` (no bias input);
+- weights are float32 when every weight is exactly a float32 (weights in {-1, 0, 1} are), else float64;
+  an explicit ``dtype`` that would round a weight is an error. The input and output have the same type.
+
+ONNX keeps weights dense, and one ONNX file is one protobuf message, limited to 2 GB: the export
+refuses networks whose dense weights exceed ``MAX_BYTES`` with a clear error. A reduction network of a
+random 3-SAT formula with ``m`` clauses has about ``22 m^2`` dense entries (measured: 402 MB of float32
+for ``m = 2130``), so formulas beyond about 4,900 clauses do not fit in one ONNX file.
+
+Import (``from_onnx`` / ``load_onnx``) reads graphs of ``MatMul``, ``Gemm`` (``alpha``, ``beta``,
+``transB``; ``transA = 0``), ``Relu``, ``Add``, ``Sub``, ``Identity`` and ``Constant`` nodes back into a
+``ReluNetwork``, provided the graph *is* a layered bias-free network:
+
+- every tensor is tracked as a linear map ``L`` of the latest *layer boundary* (the input, or the
+  output of the latest ``Relu``); ``MatMul``/``Gemm`` compose a weight into ``L``; ``Add``/``Sub`` of two
+  tensors of the same boundary add their maps; ``Relu`` turns ``L`` into the next matrix;
+- ``Relu`` of a ``Relu`` output is the identity (``relu`` is idempotent on ``[0, inf)``); a ``Relu``
+  directly on the input gets an identity first matrix; a ``Relu`` on the graph output gets an identity
+  last matrix: all exact;
+- errors (``NetworkError``, one line, naming the node or initialiser): unsupported operators, a
+  nonzero bias (``Add``/``Sub`` of a constant, ``Gemm``'s ``C``), non-finite weights, shapes that do
+  not chain, tensors of different layers combined (skip connections, parallel branches), a product of
+  two data tensors, and any combination of non-integer weights that floating point would round
+  (composed layers, ``alpha`` scaling, sums are all checked to be exact).
+
+The round trip ``from_onnx(to_onnx(net)) == net`` is exact: float32 and float64 represent the
+exported weights exactly and the import converts them back without rounding.
+
+``onnx`` (and ``onnxruntime`` for ``evaluate_onnx``) are optional dependencies, imported lazily:
+``pip install nsad[onnx]``.
+
+>>> from networks import ReluNetwork
+>>> net = ReluNetwork([[[1, -1], [1, 1]], [[1, 1]]])
+>>> model = to_onnx(net)
+>>> [node.op_type for node in model.graph.node]
+['MatMul', 'Relu', 'MatMul']
+>>> from_onnx(model) == net
+True
+>>> float(evaluate_onnx(model, [[2.0, 1.0]])[0, 0])      # relu(2 - 1) + relu(2 + 1)
+4.0
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+import numpy as np
+import scipy.sparse as sp
+
+from networks.relu_network import NetworkError, ReluNetwork
+
+__all__ = [
+    "OPSET",
+    "IR_VERSION",
+    "MAX_BYTES",
+    "OnnxUnavailableError",
+    "to_onnx",
+    "save_onnx",
+    "from_onnx",
+    "load_onnx",
+    "evaluate_onnx",
+    "onnx_dtype",
+]
+
+OPSET = 17
+IR_VERSION = 8
+#: Largest dense weight payload written to one ONNX file (protobuf's 2 GB limit, less 16 MiB headroom).
+MAX_BYTES = 2**31 - 2**24
+_SUPPORTED = ("MatMul", "Gemm", "Relu", "Add", "Sub", "Identity", "Constant")
+_EXACT_INT = 2**53  # integers below this are exact in float64
+
+
+class OnnxUnavailableError(NetworkError):
+    """The optional ``onnx`` / ``onnxruntime`` package is not installed."""
+
+
+def _require_onnx():
+    try:
+        import onnx  # noqa: PLC0415 - optional dependency
+        from onnx import helper, numpy_helper  # noqa: F401
+    except ImportError:
+        raise OnnxUnavailableError(
+            "ONNX support needs the optional 'onnx' package: pip install nsad[onnx]"
+        ) from None
+    return onnx
+
+
+def _require_onnxruntime():
+    try:
+        import onnxruntime  # noqa: PLC0415 - optional dependency
+    except ImportError:
+        raise OnnxUnavailableError(
+            "running ONNX models needs the optional 'onnxruntime' package: pip install nsad[onnx]"
+        ) from None
+    return onnxruntime
+
+
+# ------------------------------------------------------------------------------------------------
+# export
+
+
+def _exact_in(data: np.ndarray, dtype) -> bool:
+    """Whether every value of ``data`` (int64 or float64) is exactly representable in ``dtype``."""
+    if data.size == 0:
+        return True
+    if data.dtype.kind == "i":
+        if np.max(np.abs(data.astype(np.float64))) >= _EXACT_INT:
+            # beyond 2**53 compare as Python ints (rare; only for huge weights)
+            return all(int(float(dtype(v))) == int(v) for v in data.tolist())
+        as_f = data.astype(np.float64)
+    else:
+        as_f = data
+    with np.errstate(over="ignore"):
+        back = as_f.astype(dtype).astype(np.float64)
+    return bool(np.array_equal(back, as_f))
+
+
+def onnx_dtype(net: ReluNetwork, dtype=None) -> np.dtype:
+    """The float type an export of ``net`` uses: ``dtype`` if given (checked), else float32 when
+    every weight is exactly a float32, else float64.
+
+    >>> from networks import ReluNetwork
+    >>> onnx_dtype(ReluNetwork([[[1, -1]]])), onnx_dtype(ReluNetwork([[[0.1]]]))
+    (dtype('float32'), dtype('float64'))
+    >>> onnx_dtype(ReluNetwork([[[0.1]]]), "float32")
+    Traceback (most recent call last):
+    ...
+    networks.relu_network.NetworkError: weights of M1 are not exactly representable in float32; use float64
+    """
+    candidates = [np.dtype(np.float32), np.dtype(np.float64)]
+    if dtype is not None:
+        try:
+            want = np.dtype(dtype)
+        except TypeError:
+            raise NetworkError(f"unknown ONNX weight type {dtype!r}; use float32 or float64") from None
+        if want not in candidates:
+            raise NetworkError(f"unsupported ONNX weight type {want}; use float32 or float64")
+        candidates = [want]
+    for cand in candidates:
+        bad = next((k for k, M in enumerate(net.matrices, start=1) if not _exact_in(np.asarray(M.data), cand)), None)
+        if bad is None:
+            return cand
+        if dtype is not None:
+            hint = "; use float64" if cand == np.float32 else ""
+            raise NetworkError(f"weights of M{bad} are not exactly representable in {cand}{hint}")
+    raise NetworkError(f"weights of M{bad} are not exactly representable in float64; ONNX export would round them")
+
+
+def to_onnx(net: ReluNetwork, *, dtype=None, op: str = "matmul", batch: int | None = None,
+            name: str = "nsad_relu_network", doc: str | None = None):
+    """The ONNX model (``onnx.ModelProto``) of ``net``, checked with ``onnx.checker.check_model``.
+
+    ``dtype``: ``None`` (float32 when exact, else float64), ``"float32"`` or ``"float64"``.
+    ``op``: ``"matmul"`` (``MatMul`` with ``W_k = M_k^T``) or ``"gemm"`` (``Gemm`` with ``transB=1``).
+    ``batch``: ``None`` for a symbolic batch dimension named ``"batch"``, or a fixed positive size.
+
+    >>> from networks import ReluNetwork
+    >>> m = to_onnx(ReluNetwork([[[1], [-1]], [[1, 1]]]), op="gemm", batch=1)
+    >>> [n.op_type for n in m.graph.node], m.opset_import[0].version
+    (['Gemm', 'Relu', 'Gemm'], 17)
+    >>> [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    [1, 1]
+    """
+    onnx = _require_onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    if not isinstance(net, ReluNetwork):
+        raise NetworkError(f"to_onnx needs a ReluNetwork, got {type(net).__name__}")
+    op = str(op).lower()
+    if op not in ("matmul", "gemm"):
+        raise NetworkError(f"unknown ONNX layer operator {op!r}; use 'matmul' or 'gemm'")
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1):
+        raise NetworkError(f"batch must be a positive integer or None (symbolic), got {batch!r}")
+    dt = onnx_dtype(net, dtype)
+    total = sum(int(M.shape[0]) * int(M.shape[1]) for M in net.matrices) * dt.itemsize
+    if total > MAX_BYTES:
+        raise NetworkError(
+            f"the dense ONNX weights of this network need {total / 2**30:.2f} GiB, beyond the 2 GB protobuf "
+            f"limit of one ONNX file (widths {list(net.widths)}); export a smaller network"
+        )
+    elem = TensorProto.FLOAT if dt == np.float32 else TensorProto.DOUBLE
+    bdim = "batch" if batch is None else int(batch)
+    nodes, inits = [], []
+    prev = "X"
+    L = net.depth
+    for k, M in enumerate(net.matrices, start=1):
+        dense = M.toarray().astype(dt)
+        w_name = f"W{k}"
+        z_name = "Y" if k == L else f"Z{k}"
+        if op == "matmul":
+            inits.append(numpy_helper.from_array(np.ascontiguousarray(dense.T), w_name))
+            nodes.append(helper.make_node("MatMul", [prev, w_name], [z_name], name=f"matmul_{k}"))
+        else:
+            inits.append(numpy_helper.from_array(np.ascontiguousarray(dense), w_name))
+            nodes.append(helper.make_node("Gemm", [prev, w_name], [z_name], name=f"gemm_{k}", transB=1))
+        if k < L:
+            h_name = f"H{k}"
+            nodes.append(helper.make_node("Relu", [z_name], [h_name], name=f"relu_{k}"))
+            prev = h_name
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [helper.make_tensor_value_info("X", elem, [bdim, net.n_inputs])],
+        [helper.make_tensor_value_info("Y", elem, [bdim, net.n_outputs])],
+        initializer=inits,
+        doc_string=doc or "bias-free ReLU network F(x) = M_L relu(... relu(M_1 x)) written by nsad",
+    )
+    model = helper.make_model(
+        graph,
+        producer_name="nsad",
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        ir_version=IR_VERSION,
+    )
+    helper.set_model_props(model, {"nsad.widths": ",".join(map(str, net.widths)),
+                                   "nsad.n_inputs": str(net.n_inputs)})
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:  # pragma: no cover - a bug of this exporter
+        raise NetworkError(f"the exported ONNX model does not validate: {str(exc).splitlines()[0]}") from None
+    return model
+
+
+def save_onnx(net: ReluNetwork, path, **options) -> int:
+    """Write ``to_onnx(net, **options)`` to ``path`` atomically (temporary file, then rename);
+    returns the file size in bytes.
+
+    >>> import os, tempfile
+    >>> from networks import ReluNetwork
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     size = save_onnx(ReluNetwork([[[1, -1]]]), os.path.join(d, "net.onnx"))
+    ...     load_onnx(os.path.join(d, "net.onnx")).widths
+    (1,)
+    """
+    data = to_onnx(net, **options).SerializeToString()
+    _atomic_write(os.fspath(path), data)
+    return len(data)
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def evaluate_onnx(model, X) -> np.ndarray:
+    """Run an ONNX model (``ModelProto``, bytes or path) with onnxruntime on points ``X`` of shape
+    ``(batch, n)``; returns the output as float64 of shape ``(batch, n_out)``.
+
+    A checker for exports, not a fast path: the points are cast to the model's input type.
+
+    >>> from networks import ReluNetwork
+    >>> evaluate_onnx(to_onnx(ReluNetwork([[[1], [-1]], [[1, 1]]])), [[-3.0], [2.0]]).ravel().tolist()
+    [3.0, 2.0]
+    """
+    onnx = _require_onnx()
+    ort = _require_onnxruntime()
+    if isinstance(model, (str, os.PathLike)):
+        with open(os.fspath(model), "rb") as fh:
+            payload = fh.read()
+    elif isinstance(model, (bytes, bytearray)):
+        payload = bytes(model)
+    else:
+        payload = model.SerializeToString()
+    m = onnx.load_from_string(payload)
+    inp = m.graph.input[0]
+    elem = inp.type.tensor_type.elem_type
+    np_type = np.float32 if elem == onnx.TensorProto.FLOAT else np.float64
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(payload, sess_options=opts, providers=["CPUExecutionProvider"])
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise NetworkError(f"points must have shape (batch, n), got {X.shape}")
+    (out,) = sess.run(None, {inp.name: X.astype(np_type)})
+    return np.asarray(out, dtype=np.float64).reshape(X.shape[0], -1)
+
+
+# ------------------------------------------------------------------------------------------------
+# import
+
+
+class _Lin:
+    """A tensor known to be ``mat @ h_base`` (``mat is None`` means the identity of ``width``)."""
+
+    __slots__ = ("mat", "width", "base")
+
+    def __init__(self, mat, width: int, base: int):
+        self.mat, self.width, self.base = mat, width, base
+
+
+def _is_integral(a) -> bool:
+    data = a.data if sp.issparse(a) else np.asarray(a)
+    return data.dtype.kind in "iub" or bool(np.all(data == np.round(data)))
+
+
+def _row_abs(a) -> float:
+    a = sp.csr_array(a)
+    if a.nnz == 0:
+        return 0.0
+    return float(np.max(sp.csr_array(abs(a).astype(np.float64)).sum(axis=1)))
+
+
+def _to_int(a) -> sp.csr_array:
+    a = sp.csr_array(a)
+    return sp.csr_array((np.asarray(a.data).astype(np.int64), a.indices, a.indptr), shape=a.shape)
+
+
+def _compose(outer, inner: _Lin, where: str) -> sp.csr_array:
+    """``outer @ inner.mat`` exactly (error when floating point could round)."""
+    if inner.mat is None:
+        return sp.csr_array(outer)
+    if not (_is_integral(outer) and _is_integral(inner.mat)):
+        raise NetworkError(
+            f"{where}: composing two linear maps with non-integer weights (no Relu between them) would round; "
+            f"not supported"
+        )
+    if _row_abs(outer) * max(_row_abs(inner.mat), 1.0) >= _EXACT_INT:
+        raise NetworkError(f"{where}: composing two linear maps overflows exact integer arithmetic")
+    return sp.csr_array(_to_int(outer) @ _to_int(inner.mat))
+
+
+def _as_matrix(lin: _Lin):
+    return lin.mat if lin.mat is not None else sp.csr_array(sp.eye_array(lin.width, dtype=np.int64, format="csr"))
+
+
+def _add(a: _Lin, b: _Lin, sign: int, where: str) -> sp.csr_array:
+    """``a + sign * b`` exactly (TwoSum check on the union pattern for non-integer weights)."""
+    A, B = sp.csr_array(_as_matrix(a)), sp.csr_array(_as_matrix(b))
+    if _is_integral(A) and _is_integral(B):
+        if max(np.max(np.abs(A.data), initial=0), np.max(np.abs(B.data), initial=0)) >= _EXACT_INT // 2:
+            raise NetworkError(f"{where}: adding these weights overflows exact integer arithmetic")
+        return sp.csr_array(_to_int(A) + sign * _to_int(B))
+    A = A.astype(np.float64)
+    B = (sign * B).astype(np.float64)
+    S = sp.csr_array(A + B)
+    pattern = sp.csr_array(abs(A) + abs(B)).tocoo()
+    r, c = pattern.row, pattern.col
+    a_v = np.asarray(A[r, c]).ravel()
+    b_v = np.asarray(B[r, c]).ravel()
+    s = a_v + b_v
+    bb = s - a_v
+    err = (a_v - (s - bb)) + (b_v - bb)  # Knuth's TwoSum: the exact rounding error of a + b
+    if not (np.all(np.isfinite(s)) and np.all(err == 0)):
+        raise NetworkError(f"{where}: adding these non-integer weights would round; not supported")
+    return S
+
+
+def _scaled(alpha: float, W: np.ndarray, where: str) -> np.ndarray:
+    """``alpha * W`` exactly, or an error if a product would round."""
+    if alpha == 1.0:
+        return W
+    P = alpha * W
+    vals = np.unique(W)
+    a = Fraction(alpha)
+    for v in vals.tolist():
+        if Fraction(v) * a != Fraction(float(alpha * v)):
+            raise NetworkError(f"{where}: alpha = {alpha!r} times weight {v!r} would round; not supported")
+    return P
+
+
+def _attr(node, name: str, default):
+    from onnx import helper
+
+    for a in node.attribute:
+        if a.name == name:
+            return helper.get_attribute_value(a)
+    return default
+
+
+def _constant_value(node, numpy_helper) -> np.ndarray:
+    for a in node.attribute:
+        if a.name == "value":
+            return numpy_helper.to_array(a.t)
+        if a.name == "value_float":
+            return np.array(a.f, dtype=np.float32)
+        if a.name == "value_floats":
+            return np.array(list(a.floats), dtype=np.float32)
+        if a.name == "value_int":
+            return np.array(a.i, dtype=np.int64)
+        if a.name == "value_ints":
+            return np.array(list(a.ints), dtype=np.int64)
+    raise NetworkError(f"node '{node.name or node.output[0]}' (Constant): unsupported constant attribute")
+
+
+def _weight(consts: dict, name: str, where: str) -> np.ndarray:
+    W = consts[name]
+    if W.dtype.kind not in "fiu":
+        raise NetworkError(f"{where}: weight '{name}' has unsupported type {W.dtype}")
+    if W.dtype.kind == "f":
+        if not np.all(np.isfinite(W)):
+            raise NetworkError(f"{where}: weight '{name}' has non-finite values (nan or inf)")
+        W = W.astype(np.float64)  # exact from float16/32/64
+    else:
+        W = W.astype(np.int64)
+    if W.ndim != 2:
+        raise NetworkError(f"{where}: weight '{name}' must be 2-dimensional, got shape {W.shape}")
+    return W
+
+
+def _zero_bias(consts: dict, name: str, where: str) -> None:
+    C = consts[name]
+    if C.dtype.kind == "f" and not np.all(np.isfinite(C)):
+        raise NetworkError(f"{where}: bias '{name}' has non-finite values (nan or inf)")
+    if np.any(C != 0):
+        raise NetworkError(f"{where}: nonzero bias '{name}'; only bias-free networks can be imported")
+
+
+def _load_model(model):
+    onnx = _require_onnx()
+    if isinstance(model, onnx.ModelProto):
+        return model, "<model>"
+    if isinstance(model, (bytes, bytearray)):
+        try:
+            return onnx.load_from_string(bytes(model)), "<bytes>"
+        except Exception as exc:  # protobuf DecodeError and friends
+            raise NetworkError(f"<bytes>: not an ONNX model ({type(exc).__name__})") from None
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if not os.path.exists(path):
+            raise NetworkError(f"{path}: no such file")
+        if os.path.isdir(path):
+            raise NetworkError(f"{path}: is a directory")
+        try:
+            return onnx.load(path), path
+        except Exception as exc:  # DecodeError, external-data errors
+            raise NetworkError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+    raise NetworkError(f"from_onnx needs an onnx.ModelProto, bytes or a path, got {type(model).__name__}")
+
+
+def _dims(value_info) -> list:
+    t = value_info.type
+    if not t.HasField("tensor_type"):
+        raise NetworkError(f"graph input '{value_info.name}' is not a tensor")
+    return [d.dim_value if d.HasField("dim_value") else None for d in t.tensor_type.shape.dim]
+
+
+def from_onnx(model) -> ReluNetwork:
+    """The ``ReluNetwork`` computed by an ONNX graph (``ModelProto``, serialized bytes, or a path).
+
+    Raises ``NetworkError`` naming the node (or initialiser) when the graph is not a layered bias-free
+    ReLU network; see the module docstring for what maps to the layered form.
+
+    >>> from onnx import helper, numpy_helper, TensorProto
+    >>> import numpy as np
+    >>> g = helper.make_graph(
+    ...     [helper.make_node("Gemm", ["X", "W", "C"], ["Y"], name="fc", transB=1)], "g",
+    ...     [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 2])],
+    ...     [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 1])],
+    ...     [numpy_helper.from_array(np.ones((1, 2), np.float32), "W"),
+    ...      numpy_helper.from_array(np.array([0.5], np.float32), "C")])
+    >>> from_onnx(helper.make_model(g))
+    Traceback (most recent call last):
+    ...
+    networks.relu_network.NetworkError: <model>: node 'fc' (Gemm): nonzero bias 'C'; only bias-free networks can be imported
+    """
+    m, origin = _load_model(model)
+    try:
+        return _from_graph(m.graph)
+    except NetworkError as exc:
+        raise NetworkError(f"{origin}: {exc}") from None
+
+
+def _from_graph(g) -> ReluNetwork:
+    from onnx import numpy_helper
+
+    if len(g.sparse_initializer):
+        raise NetworkError("sparse initializers are not supported")
+    consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    inputs = [v for v in g.input if v.name not in consts]
+    if len(inputs) != 1:
+        raise NetworkError(f"the graph must have exactly one data input, found {len(inputs)}")
+    if len(g.output) != 1:
+        raise NetworkError(f"the graph must have exactly one output, found {len(g.output)}")
+    x = inputs[0]
+    dims = _dims(x)
+    if len(dims) not in (1, 2) or dims[-1] is None or dims[-1] < 1:
+        raise NetworkError(
+            f"graph input '{x.name}' must have shape [n] or [batch, n] with a fixed n >= 1, got {dims}"
+        )
+    n = int(dims[-1])
+    env: dict[str, _Lin] = {x.name: _Lin(None, n, 0)}
+    layers: list = []
+
+    def lin(name: str, where: str) -> _Lin:
+        if name in env:
+            return env[name]
+        if name in consts:
+            raise NetworkError(f"{where}: input '{name}' is a constant where a data tensor is expected")
+        raise NetworkError(f"{where}: tensor '{name}' is used before it is defined (graph not topologically sorted?)")
+
+    for idx, node in enumerate(g.node):
+        op = node.op_type
+        where = f"node '{node.name or (node.output[0] if node.output else idx)}' ({op})"
+        if node.domain not in ("", "ai.onnx"):
+            raise NetworkError(f"{where}: operator of domain '{node.domain}' is not supported")
+        if op not in _SUPPORTED:
+            raise NetworkError(f"{where}: unsupported operator; supported: {', '.join(_SUPPORTED)}")
+        ins = [s for s in node.input]
+        out = node.output[0]
+        if op == "Constant":
+            consts[out] = _constant_value(node, numpy_helper)
+        elif op == "Identity":
+            if ins[0] in consts:
+                consts[out] = consts[ins[0]]
+            else:
+                env[out] = lin(ins[0], where)
+        elif op == "MatMul":
+            a, b = ins
+            if a in consts and b in env:
+                raise NetworkError(f"{where}: the weight is the left operand; only data @ weight is supported")
+            if a in env and b in env:
+                raise NetworkError(f"{where}: product of two data tensors is not a linear layer")
+            src = lin(a, where)
+            if b not in consts:
+                raise NetworkError(f"{where}: tensor '{b}' is used before it is defined")
+            W = _weight(consts, b, where)
+            if W.shape[0] != src.width:
+                raise NetworkError(f"{where}: weight '{b}' has shape {W.shape} but the input width is {src.width}")
+            env[out] = _Lin(_compose(sp.csr_array(W.T), src, where), int(W.shape[1]), src.base)
+        elif op == "Gemm":
+            if int(_attr(node, "transA", 0)) != 0:
+                raise NetworkError(f"{where}: transA = 1 is not supported")
+            a, b = ins[0], ins[1]
+            src = lin(a, where)
+            if b not in consts:
+                raise NetworkError(f"{where}: B must be a constant weight (initializer)")
+            W = _weight(consts, b, where)
+            Mt = W if int(_attr(node, "transB", 0)) else W.T  # (w_out, w_in)
+            if Mt.shape[1] != src.width:
+                raise NetworkError(f"{where}: weight '{b}' has shape {W.shape} but the input width is {src.width}")
+            alpha = float(_attr(node, "alpha", 1.0))
+            beta = float(_attr(node, "beta", 1.0))
+            if len(ins) > 2 and ins[2]:
+                if ins[2] not in consts:
+                    raise NetworkError(f"{where}: C must be a constant bias")
+                if beta != 0:
+                    _zero_bias(consts, ins[2], where)
+            Mt = _scaled(alpha, Mt, where)
+            env[out] = _Lin(_compose(sp.csr_array(Mt), src, where), int(Mt.shape[0]), src.base)
+        elif op in ("Add", "Sub"):
+            a, b = ins
+            sign = 1 if op == "Add" else -1
+            if a in consts and b in consts:
+                consts[out] = consts[a] + sign * consts[b]
+            elif a in consts or b in consts:
+                data, c = (b, a) if a in consts else (a, b)
+                _zero_bias(consts, c, where)
+                src = lin(data, where)
+                if a in consts and sign < 0:  # c - x = -x
+                    M = _as_matrix(src)
+                    env[out] = _Lin(sp.csr_array(-M), src.width, src.base)
+                else:
+                    env[out] = src
+            else:
+                la, lb = lin(a, where), lin(b, where)
+                if la.base != lb.base:
+                    raise NetworkError(
+                        f"{where}: combines tensors of different layers ({a!r}, {b!r}): a skip connection is "
+                        f"not a layered network"
+                    )
+                if la.width != lb.width:
+                    raise NetworkError(f"{where}: operands have widths {la.width} and {lb.width}")
+                env[out] = _Lin(_add(la, lb, sign, where), la.width, la.base)
+        elif op == "Relu":
+            src = lin(ins[0], where)
+            if src.mat is None and src.base > 0:
+                env[out] = src  # relu(relu(.)) = relu(.)
+                continue
+            if src.base != len(layers):
+                raise NetworkError(
+                    f"{where}: its input comes from layer {src.base} but layer {len(layers)} already exists: "
+                    f"parallel branches or skip connections are not a layered network"
+                )
+            layers.append(_as_matrix(src))
+            env[out] = _Lin(None, src.width, len(layers))
+    y = g.output[0].name
+    if y in consts:
+        raise NetworkError(f"the graph output '{y}' is a constant")
+    res = lin(y, "graph output")
+    try:
+        return ReluNetwork(layers[: res.base] + [_as_matrix(res)])
+    except NetworkError as exc:
+        raise NetworkError(f"the graph does not form a valid network: {exc}") from None
+
+
+def load_onnx(path) -> ReluNetwork:
+    """Read an ONNX file into a ``ReluNetwork`` (see ``from_onnx``).
+
+    >>> load_onnx("/nonexistent.onnx")
+    Traceback (most recent call last):
+    ...
+    networks.relu_network.NetworkError: /nonexistent.onnx: no such file
+    """
+    return from_onnx(os.fspath(path))
+
