@@ -82,21 +82,40 @@ TABLES: dict[str, dict[str, str]] = {
 
 
 def new_run_id() -> str:
+    """A fresh 12-hex-digit id for one invocation.
+
+    >>> len(new_run_id())
+    12
+    """
     return uuid.uuid4().hex[:12]
 
 
 def host() -> str:
+    """Where the rows were measured (node, machine, CPU count).
+
+    >>> "cpus=" in host()
+    True
+    """
     return f"{platform.node()} {platform.machine()} cpus={os.cpu_count()}"
 
 
 def row_key(table: str, row: dict[str, Any]) -> str:
+    """Content hash of a row's identity columns (times and ratios excluded).
+
+    >>> a = row_key("matmul_runs", {"run_id": "a", "p": 1, "t_products": 1.0})
+    >>> a == row_key("matmul_runs", {"run_id": "a", "p": 1}) != row_key("matmul_runs", {"run_id": "a", "p": 2})
+    True
+    """
     ident = {k: v for k, v in row.items() if k in TABLES[table] and not k.startswith(("t_", "ratio", "time_"))
              and k not in ("finished_at", "details", "key")}
     return hashlib.sha256(json.dumps([table, ident], sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
 def write_rows(path, table: str, rows: Iterable[dict[str, Any]]) -> int:
-    """Append measured rows to ``table`` (created on first use); returns how many were written."""
+    """Append measured rows to ``table`` (created on first use); returns how many were written.
+
+    Keys not among the table's columns go to ``details`` (JSON). Example: the module docstring.
+    """
     if table not in TABLES:
         raise ValueError(f"unknown AD results table {table!r}")
     count = 0
@@ -116,7 +135,14 @@ def write_rows(path, table: str, rows: Iterable[dict[str, Any]]) -> int:
 
 
 def read_rows(path, table: str, run_id: str | None = None) -> list[dict[str, Any]]:
-    """Rows of ``table`` (of one run when ``run_id`` is given), in insertion order."""
+    """Rows of ``table`` (of one run when ``run_id`` is given), in insertion order.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.db")
+    >>> _ = write_rows(path, "cheapgrad_runs", [{"run_id": "x", "n": 10}, {"run_id": "y", "n": 20}])
+    >>> [r["n"] for r in read_rows(path, "cheapgrad_runs", run_id="y")]
+    [20]
+    """
     with ResultStore(path, readonly=True) as store:
         if table not in store.tables():
             return []

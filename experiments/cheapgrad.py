@@ -26,7 +26,8 @@ For each network, at a random Gaussian point ``x`` (float64):
   bytes; otherwise their times are left empty.
 
 How: the timed computations of one network run interleaved (rotating order), after one warm-up call
-each; each time is the median of ``repeats`` rounds (default 5). Goals: time ratio
+each; each time is the median of ``repeats`` rounds (default 5), a round of a call shorter than
+``min_sample`` (default 50 ms) being the mean of enough back-to-back calls to fill it. Goals: time ratio
 backward / evaluation <= 2.5 and flat across ``n`` (max / min <= 1.3). How often: once per
 (family, n) per invocation; each invocation gets a fresh ``run_id``.
 """
@@ -73,7 +74,12 @@ def sparse_network(n: int, depth: int = 4, per_row: int = 3, seed: int = 0) -> R
 
 
 def reduction_network(n: int, seed: int = 0) -> tuple[ReluNetwork, int]:
-    """The reduction network of a random 3-SAT formula (``n`` variables, ratio 4.26) and its ``m``."""
+    """The reduction network of a random 3-SAT formula (``n`` variables, ratio 4.26) and its ``m``.
+
+    >>> net, m = reduction_network(10)
+    >>> m, net.weight_values
+    (43, (-1, 1))
+    """
     from instances import random_ksat
     from reductions.sat_to_relu import reduce
 
@@ -82,10 +88,10 @@ def reduction_network(n: int, seed: int = 0) -> tuple[ReluNetwork, int]:
 
 
 def measure(net, n: int, *, repeats: int = 5, seed: int = 0, time_budget: float = 3.0,
-            memory_budget: float = 2e9) -> dict:
+            memory_budget: float = 2e9, min_sample: float = 0.05) -> dict:
     """Op counts and times for one network (see the protocol); returns a flat row.
 
-    >>> row = measure(sparse_network(20), 20, repeats=1)
+    >>> row = measure(sparse_network(20), 20, repeats=1, min_sample=0)
     >>> row["ops_ratio_backward"], row["ops_ratio_forward"]
     (2.0, 21.0)
     """
@@ -95,14 +101,14 @@ def measure(net, n: int, *, repeats: int = 5, seed: int = 0, time_budget: float 
     fw, ld = forward_gradient_ops(net), lexicographic_ops(net)
     funcs = {"eval": lambda: forward_pass(plan, x), "backward": lambda: backward(plan, x, 0)}
     # one probe to predict the forward-mode cost
-    t_probe = interleaved_medians({"eval": funcs["eval"]}, 3)["eval"]
+    t_probe = interleaved_medians({"eval": funcs["eval"]}, 3, min_sample=min_sample / 2)["eval"]
     predicted = t_probe * fw.total / max(1, ev.total)
     fits = predicted <= time_budget and 4.0 * n * (n + 1) * 8 <= memory_budget
     if fits:
         eye = np.eye(n)
         funcs["forward"] = lambda: directional_derivatives(plan, x, eye)
         funcs["ld"] = lambda: lexicographic_derivative(plan, x)
-    t = interleaved_medians(funcs, repeats)
+    t = interleaved_medians(funcs, repeats, min_sample=min_sample)
     row = {
         "n": n,
         "depth": int(net.depth),
@@ -129,8 +135,12 @@ def measure(net, n: int, *, repeats: int = 5, seed: int = 0, time_budget: float 
 
 
 def run_grid(ns: Iterable[int], families: Iterable[str] = FAMILIES, *, repeats: int = 5, seed: int = 0,
-             time_budget: float = 3.0, progress=None) -> Iterator[dict]:
-    """Build and measure every (family, n); yields rows (``family`` and ``m`` added)."""
+             time_budget: float = 3.0, min_sample: float = 0.05, progress=None) -> Iterator[dict]:
+    """Build and measure every (family, n); yields rows (``family`` and ``m`` added).
+
+    >>> [(r["family"], r["n"], r["ops_ratio_backward"]) for r in run_grid([5], repeats=1, min_sample=0)]
+    [('sparse', 5, 2.0), ('reduction', 5, 2.0)]
+    """
     for family in families:
         for n in ns:
             if family == "sparse":
@@ -139,7 +149,7 @@ def run_grid(ns: Iterable[int], families: Iterable[str] = FAMILIES, *, repeats: 
                 net, m = reduction_network(n, seed=seed)
             else:
                 raise ValueError(f"unknown network family {family!r} (choose from {', '.join(FAMILIES)})")
-            row = measure(net, n, repeats=repeats, seed=seed, time_budget=time_budget)
+            row = measure(net, n, repeats=repeats, seed=seed, time_budget=time_budget, min_sample=min_sample)
             row.update(family=family, m=m)
             if progress is not None:
                 progress.update(family)
@@ -157,7 +167,13 @@ def flatness(rows: list[dict], key: str = "time_ratio_backward") -> float | None
 
 
 def plot(rows: list[dict], path: str) -> list[str]:
-    """Ratios to one evaluation vs ``n`` (log-log): op counts as lines, times as markers."""
+    """Ratios to one evaluation vs ``n`` (log-log): op counts as lines, times as markers.
+
+    >>> import tempfile, os
+    >>> rows = list(run_grid([5, 10], ["sparse"], repeats=1, min_sample=0))
+    >>> [os.path.basename(f) for f in plot(rows, os.path.join(tempfile.mkdtemp(), "cg.png"))]
+    ['cg.png', 'cg.svg']
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -171,10 +187,12 @@ def plot(rows: list[dict], path: str) -> list[str]:
         sel = sorted((r for r in rows if r["family"] == fam), key=lambda r: r["n"])
         ns = [r["n"] for r in sel]
         for kind, color in styles.items():
-            ax.plot(ns, [r[f"ops_ratio_{kind}"] for r in sel], "-", color=color, label=f"{labels[kind]}: ops")
+            line, marker = ("--", "s") if kind == "ld" else ("-", "o")  # LD's op line is forward's
+            ax.plot(ns, [r[f"ops_ratio_{kind}"] for r in sel], line, color=color, label=f"{labels[kind]}: ops")
             pts = [(r["n"], r[f"time_ratio_{kind}"]) for r in sel if r.get(f"time_ratio_{kind}") is not None]
             if pts:
-                ax.plot(*zip(*pts), "o", color=color, label=f"{labels[kind]}: time")
+                ax.plot(*zip(*pts), marker, color=color, mfc="none" if kind == "ld" else color,
+                        label=f"{labels[kind]}: time")
         ax.axhline(2.5, color="gray", lw=0.8, ls=":", label="goal 2.5 (backward)")
         ax.set_xscale("log")
         ax.set_yscale("log")

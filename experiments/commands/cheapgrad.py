@@ -22,7 +22,10 @@ def register(sub) -> None:
     p.add_argument("--time-budget", type=positive_float, default=3.0, metavar="S",
                    help="time forward-mode runs only when one is predicted under S seconds (default 3)")
     p.add_argument("--seed", type=nonneg_int, default=0)
-    p.add_argument("--quick", action="store_true", help="a tiny grid (n = 10, 40; 3 rounds) for smoke tests")
+    p.add_argument("--min-sample", type=positive_float, default=0.05, metavar="S",
+                   help="time calls shorter than S seconds in back-to-back batches filling S (default 0.05)")
+    p.add_argument("--quick", action="store_true",
+                   help="a tiny grid (n = 10, 40; 3 rounds, 2 ms samples) for smoke tests")
     p.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")
     p.add_argument("--no-db", action="store_true", help="do not write rows")
     p.add_argument("--plot", metavar="PATH", help="write the ratio plot to PATH (.png and .svg)")
@@ -40,9 +43,9 @@ def run(args) -> int:
     from experiments.matmul_bench import blas_info
     from experiments.progress import Progress
 
-    ns, repeats = args.ns, args.repeats
+    ns, repeats, min_sample = args.ns, args.repeats, args.min_sample
     if args.quick:
-        ns, repeats = list(QUICK_NS), min(repeats, 3)
+        ns, repeats, min_sample = list(QUICK_NS), min(repeats, 3), min(min_sample, 0.002)
     blas = blas_info()
     run_id = ad_store.new_run_id()
     print(f"BLAS: {blas['summary']}; run {run_id}", file=sys.stderr)
@@ -52,7 +55,7 @@ def run(args) -> int:
     rows = []
     with Progress(len(ns) * len(args.families), "cheapgrad", enabled=not args.json) as bar:
         for row in run_grid(ns, args.families, repeats=repeats, seed=args.seed, time_budget=args.time_budget,
-                            progress=bar):
+                            min_sample=min_sample, progress=bar):
             row.update(run_id=run_id, blas=blas["summary"], host=ad_store.host())
             rows.append(row)
             if args.json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from experiments.commands._common import emit_json, nonneg_int, positive_int
+from experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
 def register(sub) -> None:
@@ -23,7 +23,10 @@ def register(sub) -> None:
     p.add_argument("--depth", type=positive_int, default=4, help="number of matrices (default 4)")
     p.add_argument("--repeats", type=positive_int, default=5, help="rounds per configuration (median)")
     p.add_argument("--seed", type=nonneg_int, default=0)
-    p.add_argument("--quick", action="store_true", help="a tiny grid (widths 64 128, p 1 8, 3 rounds) for smoke tests")
+    p.add_argument("--min-sample", type=positive_float, default=0.05, metavar="S",
+                   help="time calls shorter than S seconds in back-to-back batches filling S (default 0.05)")
+    p.add_argument("--quick", action="store_true",
+                   help="a tiny grid (widths 64 128, p 1 8, 3 rounds, 2 ms samples) for smoke tests")
     p.add_argument("--no-torch", action="store_true", help="skip the torch vmap(jvp) reference")
     p.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")
     p.add_argument("--no-db", action="store_true", help="do not write rows")
@@ -41,9 +44,10 @@ def run(args) -> int:
     from experiments.matmul_bench import QUICK_PS, QUICK_WIDTHS, blas_info, plot, run_grid, torch_available
     from experiments.progress import Progress
 
-    widths, ps, repeats = args.widths, args.ps, args.repeats
+    widths, ps, repeats, min_sample = args.widths, args.ps, args.repeats, args.min_sample
     if args.quick:
-        widths, ps, repeats = list(QUICK_WIDTHS), list(QUICK_PS), min(repeats, 3)
+        widths, ps = list(QUICK_WIDTHS), list(QUICK_PS)
+        repeats, min_sample = min(repeats, 3), min(min_sample, 0.002)
     blas = blas_info()
     use_torch = not args.no_torch and torch_available()
     run_id = ad_store.new_run_id()
@@ -55,7 +59,7 @@ def run(args) -> int:
               f"{'torch':>7}")
     with Progress(total, "matmul", enabled=not args.json) as bar:
         for row in run_grid(widths, ps, args.dtypes, depth=args.depth, repeats=repeats, seed=args.seed,
-                            use_torch=use_torch, progress=bar):
+                            use_torch=use_torch, min_sample=min_sample, progress=bar):
             row.update(run_id=run_id, blas=blas["summary"], host=ad_store.host())
             rows.append(row)
             if args.json:

@@ -1,0 +1,186 @@
+"""Experiment: the Clarke polytope at 0 beside what backpropagation returns (THEORY.md section 1).
+
+Protocol
+--------
+What is computed for one small scalar network (``n <= 6`` inputs, a few dozen hidden units):
+
+- ``dF(0)`` exactly: :func:`networks.clarke.clarke_subdifferential_at_zero` (every piece gradient
+  confirmed by an exact integer witness; vertices of the hull exact in low dimension);
+- the points of ``D^a_F(0)`` given by the vertex choices of the ``D_k`` (all ``2^units`` choices when
+  at most ``max_points``, a seeded sample otherwise), exactly;
+- what backpropagation at 0 returns with ``relu'(0) = 0`` and ``relu'(0) = 1`` -- computed by the
+  engine (:func:`networks.backward.backward`) and checked against the closed form
+  ``s^(L-1) M_1^T ... M_L^T`` -- and whether each lies in ``dF(0)`` (float LP on the vertices).
+
+No timing: every number is exact and deterministic (the sample of ``D^a_F(0)`` depends on the
+seed only). For ``n = 2`` the plot shows the polytope (filled) with the ``D^a_F(0)`` points and the
+two backpropagation outputs; for ``n = 1`` the segment on a line. On the reduction network of an
+unsatisfiable formula the polytope is ``{0}`` while backpropagation with ``s = 1`` typically returns
+a nonzero vector outside it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from experiments.matmul_bench import plot_paths
+from networks.backward import backward
+from networks.clarke import (ClarkePolytope, ConservativeSample, backprop_at_zero, clarke_subdifferential_at_zero,
+                             conservative_gradients_at_zero)
+
+
+def _enc(v) -> int | str:
+    return v if isinstance(v, int) else f"{v.numerator}/{v.denominator}"
+
+
+def _vec(v) -> list:
+    return [_enc(a) for a in v]
+
+
+def analyse(net, *, max_points: int = 4096, seed: int = 0, max_regions: int = 5000) -> dict:
+    """The polytope, the ``D^a_F(0)`` points and backpropagation at 0, as a JSON-ready dict.
+
+    >>> from networks import ReluNetwork
+    >>> rep = analyse(ReluNetwork([[[1], [-1]], [[-1, -2]], [[1]]]))  # F = 0, backprop(s=1) = 1
+    >>> rep["clarke"]["gradients"], rep["backprop"]["s=1"], rep["backprop_in_clarke"]["s=1"]
+    ([[0]], [1], False)
+    """
+    P = clarke_subdifferential_at_zero(net, max_regions=max_regions)
+    S = conservative_gradients_at_zero(net, max_points=max_points, seed=seed)
+    zero = [0] * int(net.n_inputs)
+    bp = {}
+    for s in (0, 1):
+        closed = backprop_at_zero(net, s)
+        engine = tuple(backward(net, zero, s).gradient.tolist())
+        if engine != closed:  # pragma: no cover - a bug in the engine; tests check this identity
+            raise AssertionError(f"backprop at 0 with s={s}: engine {engine} != closed form {closed}")
+        bp[s] = closed
+    inside = [P.contains(p) for p in S.points]
+    return {
+        "n": int(net.n_inputs),
+        "depth": int(net.depth),
+        "units": int(sum(net.widths[:-1])),
+        "clarke": P.to_json(),
+        "clarke_singleton": P.is_singleton,
+        "conservative": {"points": [_vec(p) for p in S.points], "choices": S.choices, "exhaustive": S.exhaustive,
+                         "inside_clarke": sum(inside), "outside_clarke": len(inside) - sum(inside)},
+        "backprop": {f"s={s}": _vec(v) for s, v in bp.items()},
+        "backprop_in_clarke": {f"s={s}": P.contains(v) for s, v in bp.items()},
+        "_polytope": P,
+        "_sample": S,
+        "_backprop": bp,
+    }
+
+
+def public(rep: dict) -> dict:
+    """``rep`` without the in-memory objects (what ``--json`` prints).
+
+    >>> from networks import ReluNetwork
+    >>> sorted(public(analyse(ReluNetwork([[[1], [-1]], [[1, 1]]]))))[:3]
+    ['backprop', 'backprop_in_clarke', 'clarke']
+    """
+    return {k: v for k, v in rep.items() if not k.startswith("_")}
+
+
+def format_report(rep: dict) -> str:
+    """A human-readable summary of :func:`analyse`'s result.
+
+    >>> from networks import ReluNetwork
+    >>> print(format_report(analyse(ReluNetwork([[[1], [-1]], [[1, 1]]]))).splitlines()[2])
+      vertices: (-1), (1)
+    """
+    P: ClarkePolytope = rep["_polytope"]
+    S: ConservativeSample = rep["_sample"]
+
+    def show(v):
+        return "(" + ", ".join(str(a) for a in v) + ")"
+
+    lines = [f"network: n={rep['n']} depth={rep['depth']} hidden units={rep['units']}",
+             f"Clarke subdifferential at 0: {len(P.pieces)} piece gradient(s), {len(P.vertices)} vertices, "
+             f"dimension {P.dimension} ({P.regions} activation regions, {P.lps} LPs"
+             + (f", {P.unconfirmed} unconfirmed" if P.unconfirmed else "") + ")"]
+    if P.is_singleton:
+        lines.append(f"  dF(0) = {{{show(P.vertices[0])}}}  (F is linear)")
+    else:
+        lines.append("  vertices: " + ", ".join(show(v) for v in P.vertices))
+        extra = [p.gradient for p in P.pieces if p.gradient not in set(P.vertices)]
+        if extra:
+            lines.append("  other piece gradients: " + ", ".join(show(v) for v in extra[:20])
+                         + (" ..." if len(extra) > 20 else ""))
+    for piece in P.pieces[:10]:
+        lines.append(f"  gradient {show(piece.gradient)} at the generic point {show(piece.witness)}")
+    lines.append(f"D^a_F(0) from vertex choices of D_k: {len(S.points)} distinct point(s) from {S.choices} "
+                 f"choice(s) ({'all' if S.exhaustive else 'a sample'}); "
+                 f"{rep['conservative']['outside_clarke']} outside dF(0)")
+    for s in (0, 1):
+        v = rep["_backprop"][s]
+        inside = rep["backprop_in_clarke"][f"s={s}"]
+        lines.append(f"backpropagation at 0 with relu'(0)={s}: {show(v)}  "
+                     f"{'in dF(0)' if inside else 'NOT in dF(0)'}")
+    return "\n".join(lines)
+
+
+def _polygon(vertices: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    cx = sum(v[0] for v in vertices) / len(vertices)
+    cy = sum(v[1] for v in vertices) / len(vertices)
+    return sorted(vertices, key=lambda v: math.atan2(v[1] - cy, v[0] - cx))
+
+
+def plot(rep: dict, path: str) -> list[str]:
+    """The polytope beside the ``D^a_F(0)`` points and backprop outputs (n = 1 or 2 only).
+
+    >>> import tempfile, os
+    >>> from networks import ReluNetwork
+    >>> rep = analyse(ReluNetwork([[[1], [-1]], [[1, 1]]]))
+    >>> [os.path.basename(f) for f in plot(rep, os.path.join(tempfile.mkdtemp(), "c"))]
+    ['c.png', 'c.svg']
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = rep["n"]
+    if n not in (1, 2):
+        raise ValueError(f"the Clarke plot is drawn for n = 1 or 2 inputs, this network has n = {n}")
+    P: ClarkePolytope = rep["_polytope"]
+    S: ConservativeSample = rep["_sample"]
+    to_xy = (lambda v: (float(v[0]), float(v[1]))) if n == 2 else (lambda v: (float(v[0]), 0.0))
+    fig, ax = plt.subplots(figsize=(5.5, 5.0) if n == 2 else (6, 2.4))
+    verts = [to_xy(v) for v in P.vertices]
+    if len(verts) >= 3 and P.dimension == 2:
+        poly = _polygon(verts)
+        ax.fill(*zip(*poly), color="tab:blue", alpha=0.25, label="Clarke subdifferential dF(0)")
+        ax.plot(*zip(*(poly + poly[:1])), color="tab:blue", lw=1.5)
+    elif len(verts) == 2:
+        ax.plot(*zip(*verts), color="tab:blue", lw=4, alpha=0.5, label="Clarke subdifferential dF(0)")
+    else:
+        ax.plot(*zip(*verts), "o", color="tab:blue", ms=14, alpha=0.5, label="Clarke subdifferential dF(0)")
+    grads = np.array([to_xy(p.gradient) for p in P.pieces])
+    ax.plot(grads[:, 0], grads[:, 1], "D", color="tab:blue", ms=5, label="piece gradients")
+    pts = np.array([to_xy(p) for p in S.points])
+    ax.plot(pts[:, 0], pts[:, 1], ".", color="tab:gray", ms=6,
+            label=f"D^a_F(0) vertex choices ({'all' if S.exhaustive else 'sample'})")
+    for s, marker, color in ((0, "v", "tab:green"), (1, "*", "tab:red")):
+        v = to_xy(rep["_backprop"][s])
+        ax.plot([v[0]], [v[1]], marker, color=color, ms=13, label=f"backprop at 0, relu'(0)={s}")
+    ax.set_xlabel("d/dx1")
+    if n == 2:
+        ax.set_ylabel("d/dx2")
+        ax.set_aspect("equal", adjustable="datalim")
+    else:
+        ax.set_yticks([])
+    ax.grid(True, lw=0.3)
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title("Clarke subdifferential at 0 vs conservative gradients")
+    fig.tight_layout()
+    out = plot_paths(path)
+    for f in out:
+        fig.savefig(f)
+    plt.close(fig)
+    return out
+
+
+__all__ = ["analyse", "public", "format_report", "plot"]
