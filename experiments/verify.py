@@ -33,9 +33,9 @@ from typing import Iterable
 
 from solvers.verdict import SAT, SINGLETON, TWO, UNKNOWN, UNSAT
 
-DEFAULT_N = (8, 10, 12)
+DEFAULT_N = (10, 25, 50, 75, 100)
 DEFAULT_RATIOS = (4.26,)
-DEFAULT_COUNT = 10
+DEFAULT_COUNT = 30
 
 
 @dataclass(frozen=True)

@@ -410,13 +410,19 @@ class ReluNetwork:
         h, q = self._integer_point(x)
         n = self.n_inputs
         hb = int(np.max(np.abs(h))) if h.size and h.dtype != object else max((abs(int(v)) for v in h), default=0)
-        J = sp.csr_array(sp.eye_array(n, dtype=np.int64, format="csr"))
+        # Dense int64 Jacobian when it is small (one BLAS-free sparse x dense product per layer, no
+        # per-layer scipy construction overhead); sparse rows otherwise (they stay sparse on
+        # reduction networks); Python ints (object arrays) when a bound says int64 could overflow.
+        dense_ok = n * max(self.widths) <= 4_000_000
+        J = np.eye(n, dtype=np.int64) if dense_ok else sp.csr_array(sp.eye_array(n, dtype=np.int64, format="csr"))
         jb = 1  # bound on max |entry| of J
         for k, N in enumerate(layers):
             z = self._spmv_exact(N, h, hb, row_abs[k])
             last = k == len(layers) - 1
             if row_abs[k] * jb < _INT64_SAFE and N.data.dtype != object and J.dtype != object:
-                Jz = sp.csr_array(N @ J)
+                Jz = N @ J
+                if sp.issparse(Jz):
+                    Jz = sp.csr_array(Jz)
             else:
                 Jz = self._object_matmul(N, J)
             hb *= row_abs[k]
@@ -424,16 +430,18 @@ class ReluNetwork:
             if last:
                 h, J = z, Jz
                 break
-            zero = z == 0
+            zero = np.asarray(z == 0, dtype=bool)
             if np.any(zero):
-                Jz_csr = Jz if sp.issparse(Jz) else None
-                if Jz_csr is not None:
-                    Jz_csr = sp.csr_array(Jz_csr)
-                    Jz_csr.eliminate_zeros()
-                    row_nnz = np.diff(Jz_csr.indptr)
+                zi = np.flatnonzero(zero)
+                if sp.issparse(Jz):
+                    sub = Jz[zi]
+                    moving = np.diff(sub.indptr) > 0
+                    if np.any(moving):  # explicit zeros may remain after a product: look at values
+                        moving = np.array([np.any(sub.data[sub.indptr[i]:sub.indptr[i + 1]] != 0) if moving[i] else False
+                                           for i in range(len(zi))], dtype=bool)
                 else:
-                    row_nnz = np.array([np.count_nonzero(r) for r in Jz])
-                bad = np.flatnonzero(zero & (row_nnz > 0))
+                    moving = np.any(Jz[zi] != 0, axis=1)
+                bad = zi[moving]
                 if bad.size:
                     return Linearization(
                         self._exact(self.evaluate_exact(x)) if self.n_outputs == 1 else self.evaluate_exact(x),
@@ -444,9 +452,10 @@ class ReluNetwork:
             active = (z > 0) if z.dtype != object else np.array([v > 0 for v in z], dtype=bool)
             h = np.where(active, z, 0) if z.dtype != object else np.array([v if v > 0 else 0 for v in z], dtype=object)
             if sp.issparse(Jz):
-                J = _mask_rows(sp.csr_array(Jz), active)
+                J = _mask_rows(Jz, active)
             else:
-                J = Jz * active[:, None]
+                Jz[~active] = 0
+                J = Jz
         value_rows = tuple(self._exact(Fraction(int(v)) * scale / q) for v in h)
         dense = J.toarray() if sp.issparse(J) else J
         grad_rows = tuple(tuple(self._exact(Fraction(int(v)) * scale) for v in row) for row in dense)

@@ -60,7 +60,7 @@ __all__ = [
     "CertifyResult",
 ]
 
-DEFAULT_NETWORK_METHOD = "milp"
+DEFAULT_NETWORK_METHOD = "portfolio"
 
 NETWORK_DECIDERS = Registry("network decider")
 NETWORK_DECIDERS.register(
@@ -129,5 +129,7 @@ def decide_network(net: ReluNetwork, method: str | None = None, time_limit: floa
 
 # Optional peers and later deciders register themselves into the one registry.
 from solvers import marabou as _marabou  # noqa: E402
+from solvers import network_fast as _network_fast  # noqa: E402
 
+_network_fast.register(NETWORK_DECIDERS)
 _marabou.register(NETWORK_DECIDERS)

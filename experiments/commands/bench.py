@@ -1,0 +1,120 @@
+"""`nsad bench deciders [FILES...]` and `nsad bench fallback`: network deciders against a SAT solver.
+
+``deciders``: reduce each formula (given DIMACS files, or uniform random 3-SAT at ``--ratio`` for
+each ``--sizes`` n), save the networks as ``.npz``, then time both sides from file to answer: the
+network side loads the ``.npz`` and runs each ``--methods`` decider, the formula side reads the
+DIMACS file and runs ``--solver``. Prints per-n medians, the ratio network / formula, the time
+breakdown of the network side, agreement and certificate checks (``--json``: one object with
+``rows`` and ``summary``). Exit code 1 if any answer disagrees or any certificate fails.
+
+``fallback``: the complete MILP fallback of the portfolio on random integer networks the simplifier
+cannot certify (``--family zero``: identically 0, to be proved linear; ``odd``: nonlinear and odd),
+n growing until one takes longer than ``--limit`` seconds.
+
+The protocol is in :mod:`experiments.bench_deciders`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+
+from experiments.commands._common import positive_float, positive_int
+
+
+def _ints(text: str) -> list[int]:
+    import argparse
+
+    try:
+        vals = [int(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+    if not vals or min(vals) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return vals
+
+
+def _names(text: str) -> list[str]:
+    return [v for v in text.replace(",", " ").split() if v]
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="benchmarks of the network deciders",
+                       description="Benchmarks of the network deciders (see `nsad bench deciders -h`).")
+    bsub = p.add_subparsers(dest="bench", metavar="BENCH")
+    d = bsub.add_parser("deciders", help="network deciders vs a SAT solver on the formula, file to answer",
+                        description=__doc__.split("\n\n")[1])
+    d.add_argument("formulas", nargs="*", help="DIMACS files (default: generate random 3-SAT)")
+    d.add_argument("--sizes", type=_ints, default=None, metavar="N,N,...",
+                   help="numbers of variables to generate (default 50,100,150,200,250 without files)")
+    d.add_argument("--count", type=positive_int, default=10, help="formulas per size (default 10)")
+    d.add_argument("--ratio", type=positive_float, default=4.26, help="clauses per variable (default 4.26)")
+    d.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    d.add_argument("--methods", type=_names, default=["sat-grid"], metavar="M,M,...",
+                   help="network methods (default sat-grid)")
+    d.add_argument("--solver", default="cadical195", help="formula solver (default cadical195)")
+    d.add_argument("--grid-solver", default=None, metavar="NAME",
+                   help="python-sat backend of sat-grid on the network side (default: its own, cadical195)")
+    d.add_argument("--repeat", type=positive_int, default=1, help="best of R runs per side (default 1)")
+    d.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds per run")
+    d.add_argument("--workdir", default=None, help="where to write the .cnf/.npz files (default: a temp dir)")
+    d.add_argument("--json", action="store_true", help="print one JSON object (rows and summary)")
+    d.set_defaults(func=run_deciders)
+    f = bsub.add_parser("fallback", help="the complete MILP fallback on networks the simplifier cannot certify",
+                        description=__doc__.split("\n\n")[2])
+    f.add_argument("--sizes", type=_ints, default=[5, 10, 15, 20, 30, 40, 60, 80, 120, 160],
+                   metavar="N,N,...", help="numbers of inputs, increasing")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--limit", type=positive_float, default=60.0, help="seconds (default 60)")
+    f.add_argument("--method", default="portfolio", help="decider (default portfolio)")
+    f.add_argument("--family", default="zero", choices=("zero", "odd"),
+                   help="zero: identically 0 (must be proved linear, default); odd: G(x) - G(-x)")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=run_fallback)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def run_deciders(args) -> int:
+    from experiments.bench_deciders import DEFAULT_SIZES, bench_deciders, deciders, format_table, prepare_instances, summarize
+    from experiments.progress import Progress
+    from solvers import FORMULA_SOLVERS
+
+    solver = FORMULA_SOLVERS.canonical(args.solver)
+    methods = [deciders().canonical(m) for m in args.methods]
+    sizes = args.sizes if args.sizes is not None else ([] if args.formulas else list(DEFAULT_SIZES))
+    with tempfile.TemporaryDirectory(prefix="nsad-bench-") as tmp:
+        work = args.workdir or tmp
+        records = prepare_instances(work, files=args.formulas, sizes=sizes, count=args.count, ratio=args.ratio,
+                                    seed=args.seed)
+        with Progress(len(records) * len(methods), "bench", enabled=not args.json) as bar:
+            rows = bench_deciders(records, methods=methods, solver=solver, repeat=args.repeat,
+                                  time_limit=args.time_limit, progress=bar,
+                                  grid_solver=FORMULA_SOLVERS.canonical(args.grid_solver) if args.grid_solver else None)
+    summary = summarize(rows)
+    bad = any(s["disagree"] or s["certificates_failed"] for s in summary)
+    if args.json:
+        json.dump({"rows": rows, "summary": summary}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(format_table(summary))
+        if bad:
+            print("DISAGREEMENT or failed certificate: see --json rows", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def run_fallback(args) -> int:
+    from experiments.bench_deciders import bench_fallback
+
+    rows = bench_fallback(args.sizes, seed=args.seed, limit=args.limit, method=args.method, family=args.family)
+    if args.json:
+        json.dump({"rows": rows}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(f"{'n':>5} {'units':>6} {'nnz':>6} {'answer':<17} {'method':<8} {'seconds':>8} {'binaries':>8}")
+        for r in rows:
+            print(f"{r['n']:>5} {r['units']:>6} {r['nnz']:>6} {r['answer']:<17} {r['backend']:<8} "
+                  f"{r['seconds']:8.2f} {str(r['binaries']):>8}")
+        ok = [r["n"] for r in rows if r["within_limit"]]
+        print(f"largest n answered within {args.limit:g} s: {max(ok) if ok else 'none'}")
+    return 0
