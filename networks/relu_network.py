@@ -413,7 +413,7 @@ class ReluNetwork:
         # Dense int64 Jacobian when it is small (one BLAS-free sparse x dense product per layer, no
         # per-layer scipy construction overhead); sparse rows otherwise (they stay sparse on
         # reduction networks); Python ints (object arrays) when a bound says int64 could overflow.
-        dense_ok = n * max(self.widths) <= 4_000_000
+        dense_ok = n <= 128 and n * max(self.widths) <= 4_000_000
         J = np.eye(n, dtype=np.int64) if dense_ok else sp.csr_array(sp.eye_array(n, dtype=np.int64, format="csr"))
         jb = 1  # bound on max |entry| of J
         for k, N in enumerate(layers):

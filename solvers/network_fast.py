@@ -24,8 +24,9 @@ Methods (``register`` adds them to a registry):
                 simplifier certifies the class, otherwise answers unknown
 ``cpsat-grid``  CP-SAT over the grid; complete when certified; otherwise an honest, incomplete search
                 (a point found is a checked certificate, "none found" is unknown)
-``portfolio``   ``sat-grid`` when the network is certified, else the complete MILP
-                (``NETWORK_DECIDERS["milp"]``); the verdict's ``backend`` names the method used
+``portfolio``   ``sat-grid`` when the network is certified, else (or when ``sat-grid`` cannot
+                encode it) the complete MILP (``NETWORK_DECIDERS["milp"]``); the verdict's
+                ``backend`` names the method used and ``stats["portfolio"]`` why
 ==============  ==================================================================================
 
 Each verdict's ``stats`` give the time of each step (``simplify_seconds``, ``encode_seconds``,
@@ -464,7 +465,8 @@ def _fallback_decider():
 def decide_portfolio(net: ReluNetwork, time_limit: float | None = None, *, seed: int = 0) -> Verdict:
     """``portfolio``: the fastest method that is complete for this network.
 
-    Certified networks go to ``sat-grid`` (CaDiCaL 1.9.5); the others to the complete MILP. The
+    Certified networks go to ``sat-grid`` (CaDiCaL 1.9.5); the others, and certified ones that
+    ``sat-grid`` cannot encode (weights too large for its unary sums), to the complete MILP. The
     verdict's ``backend`` is the method that answered and ``stats["portfolio"]`` says why.
 
     >>> from networks import ReluNetwork

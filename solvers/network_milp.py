@@ -47,6 +47,9 @@ on the box, carries cancelled), the answer is SINGLETON, exactly, without callin
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -371,8 +374,8 @@ def _side_scipy(enc: MilpEncoding, sign: int, tol: float, time_limit: float | No
         opts["time_limit"] = max(float(time_limit), 1e-3)
     cons = [LinearConstraint(enc.A, enc.row_lb, enc.row_ub)] if enc.A.shape[0] else []
     t0 = time.perf_counter()
-    with warnings.catch_warnings():  # options beyond scipy's list go to HiGHS verbatim, with a warning
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with warnings.catch_warnings(), _quiet_stdout():  # HiGHS's C code may print on fd 1 (breaks --json)
+        warnings.simplefilter("ignore", RuntimeWarning)  # options beyond scipy's list warn
         res = milp(
             c=-sign * enc.objective, constraints=cons, integrality=enc.integrality,
             bounds=Bounds(enc.var_lb, enc.var_ub), options=opts,
@@ -389,6 +392,24 @@ def _side_scipy(enc: MilpEncoding, sign: int, tol: float, time_limit: float | No
     if "solution limit" in msg.lower():  # stopped at a solution on the cutoff itself: not a proof
         return SideResult("inconclusive", None, None, nodes, secs, msg)
     return SideResult("error", None, None, nodes, secs, str(res.message))
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Send file descriptor 1 to /dev/null for the duration (C libraries' stray prints)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no real fd 1 (e.g. captured): nothing to guard
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _side_ortools(solver_name: str):
