@@ -72,6 +72,13 @@ def register(sub) -> None:
                    help="zero: identically 0 (must be proved linear, default); odd: G(x) - G(-x)")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=run_fallback)
+    e = bsub.add_parser("engine", help="scheduling overhead, kill delay and verify throughput of the runner",
+                        description="Benchmark the experiment engine (see experiments/bench_engine.py).")
+    e.add_argument("--workers", type=int, default=2)
+    e.add_argument("--n", type=int, default=50, help="formula size for the throughput measurement")
+    e.add_argument("--count", type=int, default=300, help="formulas for the throughput measurement")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=run_engine)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -118,3 +125,17 @@ def run_fallback(args) -> int:
         ok = [r["n"] for r in rows if r["within_limit"]]
         print(f"largest n answered within {args.limit:g} s: {max(ok) if ok else 'none'}")
     return 0
+
+
+def run_engine(args) -> int:
+    import json
+
+    from experiments.bench_engine import measure
+
+    res = measure(workers=args.workers, n=args.n, count=args.count)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        for k, v in res.items():
+            print(f"{k:32s} {v:.4g}" if isinstance(v, float) else f"{k:32s} {v}")
+    return 0 if res["verify_problems"] == 0 else 1

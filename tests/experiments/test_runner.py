@@ -121,3 +121,12 @@ def test_time_limit_rows_are_unknown_not_lost(tmp_path, monkeypatch):
     assert "error" not in row
     crash = failure_row(VerifyTask(1, 0, 5, 4.26), "worker crashed (exit code -11)")
     assert crash["error"].startswith("worker crashed")
+
+
+def test_engine_benchmark_reports_its_figures():
+    from experiments.bench_engine import measure
+
+    res = measure(workers=2, tasks=50, kills=1, time_limit=0.2, n=8, count=6)
+    assert res["verify_formulas"] == 6 and res["verify_problems"] == 0
+    assert res["kill_delay_s_median"] is not None and 0 <= res["kill_delay_s_median"] < 10
+    assert res["overhead_ms_per_task"] > 0
