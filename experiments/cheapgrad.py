@@ -39,7 +39,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from experiments.matmul_bench import interleaved_medians, plot_paths
+from experiments.matmul_bench import interleaved_medians, save_figure
 from networks import ReluNetwork
 from networks._engine import prepare
 from networks.backward import backward
@@ -200,9 +200,4 @@ def plot(rows: list[dict], path: str) -> list[str]:
         ax.set_ylabel("cost / one evaluation")
         ax.set_title(f"cheap gradient principle ({fam} networks)")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    out = plot_paths(path)
-    for f in out:
-        fig.savefig(f)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)

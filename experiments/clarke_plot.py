@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from experiments.matmul_bench import plot_paths
+from experiments.matmul_bench import save_figure
 from networks.backward import backward
 from networks.clarke import (ClarkePolytope, ConservativeSample, backprop_at_zero, clarke_subdifferential_at_zero,
                              conservative_gradients_at_zero)
@@ -175,12 +175,7 @@ def plot(rep: dict, path: str) -> list[str]:
     ax.grid(True, lw=0.3)
     ax.legend(fontsize=7, loc="best")
     ax.set_title("Clarke subdifferential at 0 vs conservative gradients")
-    fig.tight_layout()
-    out = plot_paths(path)
-    for f in out:
-        fig.savefig(f)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 __all__ = ["analyse", "public", "format_report", "plot"]

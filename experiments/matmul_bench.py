@@ -82,6 +82,18 @@ def plot_paths(path) -> list[str]:
     return [root + ".png", root + ".svg"]
 
 
+def save_figure(fig, path) -> list[str]:
+    """Save ``fig`` as PNG and SVG (see :func:`plot_paths`), close it, return the file names."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    out = plot_paths(path)
+    for f in out:
+        fig.savefig(f)
+    plt.close(fig)
+    return out
+
+
 def torch_available() -> bool:
     """Whether PyTorch is installed (an optional extra: everything else works without it).
 
@@ -297,9 +309,4 @@ def plot(rows: list[dict], path: str) -> list[str]:
     ax.set_ylabel("A@B via directional derivatives / A@B")
     ax.set_title("matrix multiplication through [B, -B]")
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    out = plot_paths(path)
-    for f in out:
-        fig.savefig(f)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
