@@ -115,6 +115,9 @@ def prepare(net: ReluNetwork) -> Prepared:
         program = simplify(net)
     except NetworkError as exc:
         return Prepared(None, None, f"not simplified: {exc}", {"simplify_seconds": time.perf_counter() - t0})
+    except Exception as exc:  # a simplifier bug must never cost an answer: the portfolio falls back to the MILP
+        return Prepared(None, None, f"not simplified (internal error {type(exc).__name__}: {exc})",
+                        {"simplify_seconds": time.perf_counter() - t0, "simplify_error": repr(exc)})
     t1 = time.perf_counter()
     grid = certify(program)
     t2 = time.perf_counter()

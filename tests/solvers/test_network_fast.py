@@ -350,3 +350,17 @@ def test_time_limit_and_registry():
     from solvers.network import decide_network  # options are validated against the signature
     if "sat-grid" in __import__("solvers.network", fromlist=["NETWORK_DECIDERS"]).NETWORK_DECIDERS:
         assert decide_network(net, "sat-grid").answer == v.answer
+
+
+def test_portfolio_survives_a_simplifier_failure(monkeypatch):
+    """An internal error of the simplifier must not cost an answer: the portfolio falls back to the MILP."""
+    import solvers.network_fast as nf
+    from networks import ReluNetwork, check
+
+    def broken(net):
+        raise RuntimeError("simulated simplifier bug")
+
+    monkeypatch.setattr(nf, "simplify", broken)
+    v = nf.decide_portfolio(ReluNetwork([[[1], [-1]], [[1, 1]]]))  # |x|
+    assert v.answer == "two-subgradients" and v.complete and check(ReluNetwork([[[1], [-1]], [[1, 1]]]), v.certificate)
+    assert "internal error RuntimeError" in str(v.stats.get("portfolio", "")) + str(v.reason)
