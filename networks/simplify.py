@@ -201,6 +201,21 @@ def _group_rows(sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first[order], rank[inv]
 
 
+def _sorted_groups(sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_group_rows` with the groups numbered in an order of their rows' contents
+    (lexicographic, last column first), not in order of first occurrence. Atoms are created in
+    this order, so their ids (and everything that depends on ids: sign normalisation, tie-breaks,
+    operand order) do not depend on the order of the units."""
+    first, inv = _group_rows(sig)
+    if first.size > 1:
+        uniq = sig[first]
+        order = np.lexsort(uniq.T)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        first, inv = first[order], rank[inv]
+    return first, inv
+
+
 def _signatures(ptr: np.ndarray, idx: np.ndarray, vals: np.ndarray, sel: np.ndarray, cnt: np.ndarray) -> np.ndarray:
     """Rows ``[len, idx..., vals...]`` (padded with -1 / 0) of the CSR segments ``sel``."""
     L = int(cnt.max())
@@ -295,7 +310,7 @@ class _Atoms:
         """Atoms for rows ``(n_terms, a0, c0, a1, c1, zero)`` (deduplicated); returns their ids."""
         if not keys.shape[0]:
             return np.zeros(0, dtype=np.int64)
-        first, inv = _group_rows(keys)
+        first, inv = _sorted_groups(keys)
         uniq = keys[first]
         nt = uniq[:, 0]
         targ = np.stack([uniq[:, 1], uniq[:, 3]], axis=1).reshape(-1)
@@ -515,7 +530,7 @@ def _relu_layer(atoms: _Atoms, Z: _Csr) -> _Csr:
     multi = np.flatnonzero(~single)
     if multi.size:
         sig = _signatures(Z.ptr, Z.col, zhat, nz[multi], c_nz[multi])
-        first, inv = _group_rows(sig)
+        first, inv = _sorted_groups(sig)
         L = int(c_nz[multi].max())
         uniq = sig[first]
         tcount = uniq[:, 0]
@@ -659,13 +674,23 @@ def _assemble(atoms: _Atoms, out_cols: np.ndarray, out_vals: np.ndarray, scale: 
     P, A, C = P[o], A[o], C[o]
     bounds = np.searchsorted(lev[P], np.arange(1, top + 2))
     # -- 2. repeated operands and common subexpressions, level by level (bottom up)
+    #    A node whose operands all cancel (a relu of a sum whose terms merged to 0, or a max of
+    #    such nodes with + 0) is identically 0: it is dropped, and so are its uses (a use in a max
+    #    becomes the + 0 of that max), so no surviving entry names a node that is never emitted.
     rep = np.arange(N + 1, dtype=np.int64)
+    is_zero = np.zeros(N + 1, dtype=bool)
     blocks = []
     for L in range(1, top + 1):
         lo, hi = bounds[L - 1], bounds[L]
         if lo == hi:
             continue
         p, a, c = P[lo:hi], rep[A[lo:hi]], C[lo:hi]
+        parents = np.unique(p)
+        z = is_zero[a]
+        if z.any():
+            zp = p[z]
+            zero[zp[is_mx[zp]]] = True
+            p, a, c = p[~z], a[~z], c[~z]
         o = np.lexsort((c, a, p))
         p, a, c = p[o], a[o], c[o]
         mx = is_mx[p]
@@ -692,6 +717,8 @@ def _assemble(atoms: _Atoms, out_cols: np.ndarray, out_vals: np.ndarray, scale: 
             rep[at] = at[fi[inv]]
             keep = rep[p] == p
             p, a, c = p[keep], a[keep], c[keep]
+        gone = parents[~np.isin(parents, p)]
+        is_zero[gone[rep[gone] == gone]] = True
         blocks.append((p, a, c))
     empty = np.zeros(0, dtype=np.int64)
     P = np.concatenate([empty] + [b[0] for b in blocks])
@@ -747,7 +774,7 @@ def _assemble(atoms: _Atoms, out_cols: np.ndarray, out_vals: np.ndarray, scale: 
     np.cumsum(np.bincount(e_node, minlength=K), out=ptr[1:])
     root_args = newid[A[~body]]
     root_coefs = C[~body]
-    g = math.gcd(*root_coefs.tolist()) if root_coefs.size else 1
+    g = (math.gcd(*root_coefs.tolist()) if root_coefs.size else 1) or 1
     scale = scale * g
     root_coefs = root_coefs // g
     if root_args.size == 1 and root_coefs[0] == 1:

@@ -250,7 +250,7 @@ def test_errors():
 @st.composite
 def integer_networks(draw):
     n = draw(st.integers(1, 4))
-    depth = draw(st.integers(1, 4))
+    depth = draw(st.integers(1, 6))  # layers: up to 5 hidden
     widths = [n] + [draw(st.integers(1, 5)) for _ in range(depth - 1)] + [1]
     mats = []
     for a, b in zip(widths[:-1], widths[1:]):
@@ -370,3 +370,13 @@ def test_program_text_and_immutability():
         p.args[0] = 1
     assert p.kind(0) == "input" and p.kind(t) == "max"
     assert p.levels.tolist() == [0, 0, 1, 2, 3]
+
+
+def test_cancelled_relu_of_a_sum_is_dropped_with_its_uses():
+    """Flattening makes atoms 3, 5, 7 the same max; merging them cancels relu(9 m + 10 m - 19 m) to
+    relu(0), a node with no operands that the output still named (regression: "node 3 uses id 8")."""
+    net = ReluNetwork([np.array(m) for m in [
+        [[-2, 1], [0, 0]], [[-1, 0], [2, 1], [-2, 0], [2, 2]], [[-1, -2, -2, 2], [-1, 1, 2, -1], [-1, -1, 2, 1]],
+        [[2, 1, 2], [0, 1, -1], [1, 2, -2], [-1, -2, 2]], [[-1, 1, 0, -1]]]])
+    p = simplify(net)
+    assert_same(net, p, points(2, np.random.default_rng(0)))
