@@ -52,7 +52,7 @@ def build_report(db: str, out_dir: str) -> dict:
         tables = store.tables()
         rows = list(store.rows("verify")) if "verify" in tables else []
     written: list[str] = []
-    md = [f"# nsad report\n", f"Database: `{db}`; {len(rows)} verification rows.\n"]
+    md = ["# nsad report\n", f"Database: `{db}`; {len(rows)} verification rows.\n"]
 
     # ---- agreement --------------------------------------------------------------------------------
     if rows:

@@ -31,7 +31,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
-from solvers.verdict import SAT, SINGLETON, TWO, UNKNOWN, UNSAT
+from solvers.verdict import SAT, TWO, UNKNOWN, UNSAT
 
 DEFAULT_N = (10, 25, 50, 75, 100)
 DEFAULT_RATIOS = (4.26,)

@@ -62,13 +62,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from .cnf import Cnf, CnfError, _check_count
+from .generators import _clause_count as _core_clause_count
 from .generators import formula_rng
 
 __all__ = [
@@ -124,12 +124,7 @@ def _clause_count(n: int, m: Any, ratio: Any) -> tuple[int, int | float | None]:
         raise CnfError("give m (number of constraints) or ratio (constraints per variable)")
     if ratio is None:
         return _check_count(m, "m", 0), None
-    if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
-        raise CnfError(f"ratio must be a real number, got {ratio!r}")
-    ratio = int(ratio) if isinstance(ratio, numbers.Integral) else float(ratio)
-    if not math.isfinite(ratio) or ratio < 0:
-        raise CnfError(f"ratio must be finite and >= 0, got {ratio!r}")
-    count = round(ratio * n)
+    count, ratio = _core_clause_count(n, None, ratio)
     if m is not None and _check_count(m, "m", 0) != count:
         raise CnfError(f"m = {m} disagrees with ratio = {ratio!r}: round(ratio * n) = {count}")
     return count, ratio

@@ -463,7 +463,7 @@ def _values(M: _Csr) -> tuple[tuple, np.ndarray, np.ndarray, int]:
     combines the values (returned as entries ``(rows, values, weights)``, in column order). Exact,
     and for a reduction network it recovers the gadget values (``max(a, b)`` is ``u0 + u1 - u2`` in
     every row that uses it). Unused units: ``value_of = -1``."""
-    w, cols = M.nrows, M.ncols
+    cols = M.ncols
     order = np.argsort(M.col, kind="stable")   # CSC order; rows stay sorted within a column
     crow = M.rows()[order]
     cval = M.val[order]

@@ -78,18 +78,16 @@ def run(args) -> int:
             })
             bar.update()
     _atomic_write(os.path.join(args.out, "manifest.json"), json.dumps(records, indent=1) + "\n")
-    if args.json:
-        for r in records:
-            emit_json(r)
-    else:
-        print(f"wrote {len(records)} formulas and manifest.json to {args.out}")
-    return 0
+    return _report(records, args)
 
 
 def run_suite(args) -> int:
     from instances.suites import generate_suite
 
-    records = generate_suite(args.spec, args.out, overwrite=args.force)
+    return _report(generate_suite(args.spec, args.out, overwrite=args.force), args)
+
+
+def _report(records: list, args) -> int:
     if args.json:
         for r in records:
             emit_json(r)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from experiments.commands._common import emit_json
