@@ -96,6 +96,16 @@ def cnf_sha256(cnf) -> str:
     return h.hexdigest()
 
 
+def _takes_proof(method: str | None) -> bool:
+    """Whether the network decider can check its UNSAT answers with a DRUP proof (``proof=True``)."""
+    import inspect
+
+    from solvers import NETWORK_DECIDERS
+    from solvers.network import DEFAULT_NETWORK_METHOD
+
+    return "proof" in inspect.signature(NETWORK_DECIDERS.get(method or DEFAULT_NETWORK_METHOD)).parameters
+
+
 def run_task(task: VerifyTask) -> dict:
     """Run one verification task and return its result row (never raises for solver trouble)."""
     from networks import check
@@ -114,7 +124,8 @@ def run_task(task: VerifyTask) -> dict:
         row["reduce_seconds"] = time.perf_counter() - t0
         row.update(depth=net.depth, units=net.n_units, nnz=net.nnz)
 
-        nv = decide_network(net, method=task.method, time_limit=task.time_limit)
+        nv = decide_network(net, method=task.method, time_limit=task.time_limit,
+                            **({"proof": True} if task.proofs and _takes_proof(task.method) else {}))
         row.update(method=task.method or "default", network_backend=nv.backend, network_answer=nv.answer,
                    network_complete=int(nv.complete), network_seconds=nv.seconds)
         details["network"] = {k: v for k, v in nv.to_json().items() if k not in ("verdict",)}

@@ -282,6 +282,15 @@ class _Clauses:
     def num_clauses(self) -> int:
         return len(self.clauses)
 
+    def satisfied_by(self, assignment) -> bool:
+        values = np.asarray(assignment, dtype=bool)
+        lits, offsets = self._arrays()
+        if lits.size == 0:
+            return bool(offsets.size == 1 or np.all(np.diff(offsets) > 0))
+        true = values[np.abs(lits) - 1] == (lits > 0)
+        sat = np.logical_or.reduceat(true, offsets[:-1][np.diff(offsets) > 0]) if true.size else np.zeros(0, bool)
+        return bool(np.all(np.diff(offsets) > 0) and np.all(sat))
+
 
 def _element(prep: Prepared, axis: AxisResult | None) -> tuple:
     if axis is not None:
@@ -334,7 +343,7 @@ def _class_text(grid: GridClass) -> str:
 # the deciders
 # ------------------------------------------------------------------------------------------------
 def decide_sat_grid(net: ReluNetwork, time_limit: float | None = None, *, solver: str = "cadical195",
-                    seed: int = 0) -> Verdict:
+                    seed: int = 0, proof: bool = False) -> Verdict:
     """``sat-grid``: simplify, certify, encode the grid question as CNF, solve with python-sat.
 
     Complete (``complete: true``) only when the simplifier certifies the class; otherwise the
@@ -347,10 +356,12 @@ def decide_sat_grid(net: ReluNetwork, time_limit: float | None = None, *, solver
     >>> v.answer, v.element, v.complete
     ('singleton', (1,), True)
     """
-    return _sat_grid(net, time_limit, solver, seed, prepare(net), time.perf_counter())
+    return _sat_grid(net, time_limit, solver, seed, prepare(net), time.perf_counter(), proof)
 
 
-def _sat_grid(net, time_limit, solver, seed, prep: Prepared, t0: float) -> Verdict:
+def _sat_grid(net, time_limit, solver, seed, prep: Prepared, t0: float, proof: bool = False) -> Verdict:
+    """``proof=True``: the solver logs a DRUP proof of an UNSAT answer and ``solvers.proof`` checks it
+    (so a singleton answer no longer rests on the SAT solver's word); ``stats["proof"]`` says how it went."""
     from solvers.formula import solve_formula
 
     backend = SAT_GRID
@@ -373,7 +384,16 @@ def _sat_grid(net, time_limit, solver, seed, prep: Prepared, t0: float) -> Verdi
     if remaining is not None and remaining <= 0:
         return unknown(backend, t0, f"time limit {time_limit} s reached before solving", stats)
     t2 = time.perf_counter()
-    v = solve_formula(_Clauses(enc.n_vars, enc.clauses), solver=solver, time_limit=remaining)
+    if proof:
+        from solvers.proof import solve_with_proof
+
+        v = solve_with_proof(_Clauses(enc.n_vars, enc.clauses), solver=solver, time_limit=remaining)
+        stats["proof"] = v.stats.get("proof")
+        if v.answer == "unsat" and v.stats.get("proof") != "checked":
+            return unknown(backend, t0, f"{solver} said unsatisfiable but its DRUP proof is "
+                           f"{v.stats.get('proof')}: {v.reason}", stats)
+    else:
+        v = solve_formula(_Clauses(enc.n_vars, enc.clauses), solver=solver, time_limit=remaining)
     stats.update(solve_seconds=time.perf_counter() - t2, solver_stats=v.stats)
     if v.answer == "unsat":
         return singleton(backend, t0, _element(prep, axis), stats,
@@ -465,7 +485,8 @@ def _fallback_decider():
     return "milp", decide_milp
 
 
-def decide_portfolio(net: ReluNetwork, time_limit: float | None = None, *, seed: int = 0) -> Verdict:
+def decide_portfolio(net: ReluNetwork, time_limit: float | None = None, *, seed: int = 0,
+                     proof: bool = False) -> Verdict:
     """``portfolio``: the fastest method that is complete for this network.
 
     Certified networks go to ``sat-grid`` (CaDiCaL 1.9.5); the others, and certified ones that
@@ -481,7 +502,7 @@ def decide_portfolio(net: ReluNetwork, time_limit: float | None = None, *, seed:
     prep = prepare(net)
     why = prep.reason
     if prep.grid is not None:
-        v = _sat_grid(net, time_limit, "cadical195", seed, prep, t0)
+        v = _sat_grid(net, time_limit, "cadical195", seed, prep, t0, proof)
         if v.answer != "unknown" or v.reason is None or v.reason.startswith(("time limit", "cadical195: time")):
             return replace(v, seconds=time.perf_counter() - t0,
                            stats={**v.stats, "portfolio": f"certified {prep.grid.kind}: sat-grid is complete"})

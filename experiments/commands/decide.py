@@ -14,6 +14,8 @@ def register(sub) -> None:
     p.add_argument("networks", nargs="+", help="network files (.npz)")
     p.add_argument("--method", default=None, help="decider name or alias (default: the fastest complete one)")
     p.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds per network")
+    p.add_argument("--proof", action="store_true",
+                   help="(portfolio, sat-grid) check the SAT solver's UNSAT answer with its DRUP proof")
     p.add_argument("--json", action="store_true", help="JSON Lines output")
     p.set_defaults(func=run)
 
@@ -27,8 +29,11 @@ def run(args) -> int:
 
     def one(path: str) -> int:
         net = ReluNetwork.load(path)
-        v = decide_network(net, method=args.method, time_limit=args.time_limit)
+        v = decide_network(net, method=args.method, time_limit=args.time_limit,
+                           **({"proof": True} if args.proof else {}))
         obj = {"file": path, **v.to_json()}
+        if args.proof:
+            obj["proof"] = v.stats.get("proof", "unchecked")
         if args.json:
             emit_json(obj)
         else:

@@ -34,7 +34,8 @@ def register(sub) -> None:
                    help="address-space limit per worker process in MiB")
     p.add_argument("--db", default="nsad-results.db", help="SQLite results database (default nsad-results.db)")
     p.add_argument("--proofs", action="store_true",
-                   help="log and check a DRUP proof for every UNSAT answer of the SAT solver")
+                   help="log and check a DRUP proof for every UNSAT answer: the SAT solver's on the formula, and "
+                   "the grid encoding's on the network side (portfolio / sat-grid)")
     p.add_argument("--no-resume", action="store_true", help="recompute tasks already in the database")
     p.add_argument("--json", action="store_true", help="print one JSON object per task, then the summary")
     p.set_defaults(func=run)

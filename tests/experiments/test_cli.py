@@ -155,3 +155,17 @@ def test_store_rejects_newer_schema(tmp_path):
     con.close()
     with pytest.raises(StoreError, match="newer"):
         ResultStore(p)
+
+
+def test_verify_with_proofs_checks_both_sides(tmp_path, capsys):
+    db = tmp_path / "p.db"
+    code, out, _ = run_cli(capsys, "verify", "--n", 5, 8, "--count", 4, "--seed", 2, "--proofs", "--db", db)
+    assert code == 0 and "UNSAT proofs checked" in out
+    with ResultStore(db) as store:
+        rows = list(store.rows("verify"))
+    assert {r["proof"] for r in rows} == {"checked"}
+    assert any(r["network_answer"] == "singleton" for r in rows)
+    for r in rows:
+        net = json.loads(r["details"])["network"]
+        if r["network_answer"] == "singleton" and net["method"] in ("sat-grid", "portfolio"):
+            assert net["stats"]["proof"] == "checked"

@@ -364,3 +364,25 @@ def test_portfolio_survives_a_simplifier_failure(monkeypatch):
     v = nf.decide_portfolio(ReluNetwork([[[1], [-1]], [[1, 1]]]))  # |x|
     assert v.answer == "two-subgradients" and v.complete and check(ReluNetwork([[[1], [-1]], [[1, 1]]]), v.certificate)
     assert "internal error RuntimeError" in str(v.stats.get("portfolio", "")) + str(v.reason)
+
+
+def test_singleton_answers_can_rest_on_a_checked_drup_proof(monkeypatch):
+    """With proof=True an UNSAT grid answer is only a singleton when its DRUP proof checks."""
+    import solvers.proof as proof_mod
+    from instances import Cnf
+    from reductions.sat_to_relu import reduce
+    from solvers.network_fast import decide_portfolio, decide_sat_grid
+
+    net = reduce(Cnf(3, [(1, 2), (-1, 2), (1, -2), (-1, -2), (3,)]))  # UNSAT, not by unit clauses alone
+    v = decide_sat_grid(net, proof=True)
+    assert v.answer == "singleton" and v.stats["proof"] == "checked"
+    assert decide_portfolio(net, proof=True).stats["proof"] == "checked"
+    real = proof_mod.solve_with_proof
+
+    def corrupted(cnf, solver="cadical195", time_limit=None):
+        v = real(cnf, solver=solver, time_limit=time_limit)
+        return type(v)(**{**v.__dict__, "stats": {**v.stats, "proof": "failed"}})
+
+    monkeypatch.setattr(proof_mod, "solve_with_proof", corrupted)
+    bad = decide_sat_grid(net, proof=True)
+    assert bad.answer == "unknown" and "DRUP proof is failed" in bad.reason
