@@ -162,7 +162,6 @@ class LocalExecutor:
                         try:
                             tid, (status, payload) = w.conn.recv()
                         except (EOFError, OSError):
-                            code = w.proc.exitcode if not w.proc.is_alive() else None
                             w.proc.join(1)
                             code = w.proc.exitcode
                             reason = f"worker crashed (exit code {code})"

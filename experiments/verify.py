@@ -24,6 +24,7 @@ spec, written as the task finishes; re-running the same command skips finished t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import statistics
@@ -96,6 +97,7 @@ def cnf_sha256(cnf) -> str:
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
 def _takes_proof(method: str | None) -> bool:
     """Whether the network decider can check its UNSAT answers with a DRUP proof (``proof=True``)."""
     import inspect

@@ -77,6 +77,24 @@ _EXACT_LINEAR = "exact: after exact rewriting (linear and dead units, carries) F
 # ------------------------------------------------------------------------------------------------
 # Encoding
 # ------------------------------------------------------------------------------------------------
+def _interval_step(Z, lo, hi, exact: bool):
+    """Bounds of ``Z v`` for ``lo <= v <= hi`` (float CSR ``Z``), and whether they are still exact.
+
+    Exact while every bound stays below 2**53 (integer data); otherwise padded outward by a relative
+    1e-9 so rounding never makes them unsound.
+    """
+    Zp = Z.maximum(0)
+    Zn = Z - Zp
+    l = Zp @ lo + Zn @ hi
+    u = Zp @ hi + Zn @ lo
+    if exact and max(np.max(np.abs(l), initial=0), np.max(np.abs(u), initial=0)) >= _EXACT_FLOAT:
+        exact = False
+    if not exact:
+        pad = 1e-9 * (np.abs(l) + np.abs(u) + 1.0)
+        l, u = l - pad, u + pad
+    return l, u, exact
+
+
 def interval_bounds(net: ReluNetwork, radius: float = 1.0) -> tuple[list, bool]:
     """Pre-activation bounds ``(l_k, u_k)`` of every hidden layer on ``[-radius, radius]^n``.
 
@@ -93,16 +111,7 @@ def interval_bounds(net: ReluNetwork, radius: float = 1.0) -> tuple[list, bool]:
     exact = net.is_integer and float(radius).is_integer()
     out = []
     for M in net.matrices[:-1]:
-        Mf = sp.csr_array(M, dtype=np.float64)
-        Mp = Mf.maximum(0) if hasattr(Mf, "maximum") else Mf.multiply(Mf > 0)
-        Mn = Mf - Mp
-        l = Mp @ lo + Mn @ hi
-        u = Mp @ hi + Mn @ lo
-        if exact and max(np.max(np.abs(l), initial=0), np.max(np.abs(u), initial=0)) >= _EXACT_FLOAT:
-            exact = False
-        if not exact:
-            pad = 1e-9 * (np.abs(l) + np.abs(u) + 1.0)
-            l, u = l - pad, u + pad
+        l, u, exact = _interval_step(sp.csr_array(M, dtype=np.float64), lo, hi, exact)
         out.append((l, u))
         lo, hi = np.maximum(l, 0.0), np.maximum(u, 0.0)
     return out, exact
@@ -268,15 +277,7 @@ def encode_milp(net: ReluNetwork, a, radius: float = 1.0, symbolic: bool = True)
         Z = sp.csr_array(sp.csr_array(M, dtype=np.float64) @ E)
         Z.eliminate_zeros()
         lb_all, ub_all = np.concatenate(lbv), np.concatenate(ubv)
-        Zp = Z.maximum(0)
-        Zn = Z - Zp
-        l = Zp @ lb_all + Zn @ ub_all
-        u = Zp @ ub_all + Zn @ lb_all
-        if exact and max(np.max(np.abs(l), initial=0), np.max(np.abs(u), initial=0)) >= _EXACT_FLOAT:
-            exact = False
-        if not exact:
-            pad = 1e-9 * (np.abs(l) + np.abs(u) + 1.0)
-            l, u = l - pad, u + pad
+        l, u, exact = _interval_step(Z, lb_all, ub_all, exact)
         ia_class = (u <= 0, l >= 0)
         if symbolic and relax:
             ls, us = _backsub(Z, relax, n, radius)

@@ -202,6 +202,15 @@ def check_drup(clauses: Any, proof_lines: Any, num_vars: int) -> ProofCheck:
         counters["propagations"] += len(_trail) - start
         return True
 
+    def assert_unit(lit: int) -> None:
+        """Make ``lit`` true at level 0 and propagate; raise _Refuted on conflict."""
+        qhead = len(trail)
+        val[lit] = 1
+        val[-lit] = -1
+        trail.append(lit)
+        if not propagate(qhead):
+            raise _Refuted
+
     def add_level0(lits: list[int]) -> None:
         """Add a clause (deduplicated, not a tautology) at level 0; raise _Refuted on conflict."""
         key = tuple(sorted(lits))
@@ -215,12 +224,7 @@ def check_drup(clauses: Any, proof_lines: Any, num_vars: int) -> ProofCheck:
                 return
             if v == -1:
                 raise _Refuted
-            qhead = len(trail)
-            val[lit] = 1
-            val[-lit] = -1
-            trail.append(lit)
-            if not propagate(qhead):
-                raise _Refuted
+            assert_unit(lit)
             return
         live = [lit for lit in lits if val[lit] != -1]
         if not live:
@@ -228,13 +232,7 @@ def check_drup(clauses: Any, proof_lines: Any, num_vars: int) -> ProofCheck:
         if any(val[lit] == 1 for lit in live):
             return  # satisfied forever: level-0 values are never undone, so no watches needed
         if len(live) == 1:
-            lit = live[0]
-            qhead = len(trail)
-            val[lit] = 1
-            val[-lit] = -1
-            trail.append(lit)
-            if not propagate(qhead):
-                raise _Refuted
+            assert_unit(live[0])
             return
         lits[:] = live + [lit for lit in lits if val[lit] == -1]
         watches[lits[0]].append(lits)
