@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from experiments.ad_store import read_rows
+from nsad.experiments.store import read_rows
 
 
 def _last_run(rows: list[dict]) -> list[dict]:
@@ -19,7 +19,7 @@ def _last_run(rows: list[dict]) -> list[dict]:
 
 def ad_plots(db: str, out_dir: str) -> tuple[list[str], list[str]]:
     """Write the matrix-multiplication and cheap-gradient plots; return (paths, markdown lines)."""
-    from experiments import cheapgrad, matmul_bench
+    from nsad.experiments import cheapgrad, matmul_bench
 
     paths: list[str] = []
     md: list[str] = []

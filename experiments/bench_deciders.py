@@ -12,7 +12,7 @@ What is measured, per instance, in one process, the two sides interleaved:
 - *formula side*: ``instances.read_dimacs`` on the ``.cnf`` file, then ``solvers.solve_formula``
   with ``solver`` (default CaDiCaL 1.9.5) -- reading, solver construction, solving, model check;
 - *network side*, for each method (default ``sat-grid``): ``networks.ReluNetwork.load`` on the
-  ``.npz`` file, then the method (``solvers.network_fast``: simplify, certify, encode, solve, build
+  ``.npz`` file, then the method (``solvers.network.grid``: simplify, certify, encode, solve, build
   and check a certificate). The decider never sees the formula. ``load_seconds`` and the method's
   own ``simplify_seconds``, ``encode_seconds``, ``solve_seconds``, ``certify_seconds`` are kept.
 
@@ -63,8 +63,8 @@ def prepare_instances(workdir, files: Sequence[str] = (), sizes: Iterable[int] =
     >>> [(r["n"], r["m"]) for r in recs]
     [(5, 21), (5, 21)]
     """
-    from instances import random_ksat, read_dimacs, write_dimacs
-    from reductions.sat_to_relu import reduce
+    from nsad.instances import random_ksat, read_dimacs, write_dimacs
+    from nsad.reductions.sat_to_relu import reduce
 
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -88,8 +88,8 @@ def prepare_instances(workdir, files: Sequence[str] = (), sizes: Iterable[int] =
 
 
 def _formula_side(path: str, solver: str, time_limit):
-    from instances import read_dimacs
-    from solvers import solve_formula
+    from nsad.instances import read_dimacs
+    from nsad.solvers import solve_formula
 
     t0 = time.perf_counter()
     cnf = read_dimacs(path)
@@ -98,30 +98,20 @@ def _formula_side(path: str, solver: str, time_limit):
 
 
 def deciders():
-    """``solvers.NETWORK_DECIDERS``, plus the fast methods of :mod:`solvers.network_fast` when they
-    are not registered there yet.
+    """The decider table (:data:`nsad.solvers.network.table.DECIDERS`).
 
     >>> {"sat-grid", "portfolio", "milp"} <= set(deciders().names())
     True
     """
-    from solvers import NETWORK_DECIDERS
-    from solvers.network_fast import SAT_GRID, register
-    from solvers.registry import Registry
+    from nsad.solvers.network.table import DECIDERS
 
-    if SAT_GRID in NETWORK_DECIDERS:
-        return NETWORK_DECIDERS
-    reg = Registry(NETWORK_DECIDERS.kind)
-    for name in NETWORK_DECIDERS.names():
-        e = NETWORK_DECIDERS.entry(name)
-        reg.register(e.name, e.plugin, aliases=e.aliases, summary=e.summary)
-    register(reg)
-    return reg
+    return DECIDERS
 
 
 def _network_side(path: str, method: str, time_limit, options: dict):
-    from networks import ReluNetwork
+    from nsad.networks import ReluNetwork
 
-    fn = deciders().get(method)
+    fn = deciders().get(method).decide
     t0 = time.perf_counter()
     net = ReluNetwork.load(path)
     t1 = time.perf_counter()
@@ -153,7 +143,7 @@ def bench_deciders(records: Sequence[dict], methods: Sequence[str] = DEFAULT_MET
     >>> [(r["agree"], r["certificate_ok"]) for r in rows]
     [(True, True), (True, True)]
     """
-    from networks import check
+    from nsad.networks import check
 
     methods = [deciders().canonical(m) for m in methods]
     rows = []
@@ -259,7 +249,7 @@ FAMILIES = ("zero", "odd")
 
 
 def random_integer_network(n: int, seed: int = 0, family: str = "zero", per_row: int = 3, max_tries: int = 50):
-    """A random integer network that :func:`networks.simplify.certify` does not certify.
+    """A random integer network that :func:`solvers.network.simplify.certify` does not certify.
 
     * ``"zero"``: ``F = sum_{j <= n} |a_j + b_j| + |a_j - b_j| - 2 max(|a_j|, |b_j|)``, identically 0
       (hence linear: a complete decider must *prove* it), with ``a_j, b_j`` random integer forms of
@@ -267,15 +257,15 @@ def random_integer_network(n: int, seed: int = 0, family: str = "zero", per_row:
     * ``"odd"``: ``F(x) = G(x) - G(-x)`` for a random ``G`` (widths ``2n, n, 1``): nonlinear in
       general, and odd, so the axis test passes and a decider must find a witness.
 
-    >>> from networks.simplify import simplify, certify
+    >>> from nsad.solvers.network.simplify import simplify, certify
     >>> net = random_integer_network(6, seed=1)
     >>> certify(simplify(net)) is None, net.widths, net.evaluate_exact([3, -1, 4, 1, -5, 9])
     (True, (48, 24, 1), 0)
     """
     import scipy.sparse as sp
 
-    from networks import ReluNetwork
-    from networks.simplify import certify, simplify
+    from nsad.networks import ReluNetwork
+    from nsad.solvers.network.simplify import certify, simplify
 
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of: {', '.join(FAMILIES)}")
@@ -325,7 +315,7 @@ def bench_fallback(sizes: Iterable[int], seed: int = 0, limit: float = 60.0, met
     >>> rows[0]["answer"], rows[0]["backend"], rows[0]["complete"]
     ('singleton', 'milp', True)
     """
-    fn = deciders().get(method)
+    fn = deciders().get(method).decide
     rows = []
     for n in sizes:
         net = random_integer_network(int(n), seed=seed, family=family)

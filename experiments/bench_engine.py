@@ -29,8 +29,8 @@ def _trap(_):
 
 def measure(*, workers: int = 2, tasks: int = 5000, kills: int = 3, time_limit: float = 0.5,
             n: int = 50, count: int = 300, seed: int = 0) -> dict:
-    from experiments.runner import LocalExecutor
-    from experiments.verify import expand_grid, failure_row, run_task
+    from nsad.experiments.runner import LocalExecutor
+    from nsad.experiments.verify import expand_grid, failure_row, run_task
 
     ex = LocalExecutor(workers)
     t0 = time.perf_counter()

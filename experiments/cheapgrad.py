@@ -1,4 +1,4 @@
-"""Experiment: the cheap gradient principle (THEORY.md section 5).
+"""Experiment: the cheap gradient principle (docs/theory.md section 5).
 
 Protocol
 --------
@@ -12,15 +12,15 @@ families of networks whose cost ``c(F)`` grows linearly in ``n``:
 
 For each network, at a random Gaussian point ``x`` (float64):
 
-- operation counts (THEORY.md "Cost model", :mod:`networks.costs`; exact, deterministic): evaluation
+- operation counts (docs/theory.md "Cost model", :mod:`networks.ad.costs`; exact, deterministic): evaluation
   ``c(F)``, backward ``2 c(F)`` (so the ratio is exactly 2 for every ``n``), a full gradient by forward
   mode (``n`` directions, the identity as direction matrix) ``(n + 1) c(F)``, and the LD-derivative
   with ``M = I`` ``(n + 1) c(F)``;
 - wall-clock time of the same four computations with the engines of :mod:`networks` on one prepared
-  float plan: evaluation (:func:`networks.forward.forward_pass`), backward
-  (:func:`networks.backward.backward`, ``relu'(0) = 0``), forward gradient
-  (:func:`networks.forward.directional_derivatives` with ``D = I_n``) and LD
-  (:func:`networks.lexicographic.lexicographic_derivative`). The forward-mode runs are timed only
+  float plan: evaluation (:func:`networks.ad.forward.forward_pass`), backward
+  (:func:`networks.ad.backward.backward`, ``relu'(0) = 0``), forward gradient
+  (:func:`networks.ad.forward.directional_derivatives` with ``D = I_n``) and LD
+  (:func:`networks.ad.lexicographic.lexicographic_derivative`). The forward-mode runs are timed only
   where one run is predicted (from the evaluation time and the op counts) to stay under
   ``time_budget`` seconds (default 3) and its ``n x (n + 1)`` work arrays under ``memory_budget``
   bytes; otherwise their times are left empty.
@@ -39,13 +39,13 @@ from typing import Iterable, Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from experiments.matmul_bench import interleaved_medians, save_figure
-from networks import ReluNetwork
-from networks._engine import prepare
-from networks.backward import backward
-from networks.costs import backward_ops, evaluation_ops, forward_gradient_ops, lexicographic_ops
-from networks.forward import directional_derivatives, forward_pass
-from networks.lexicographic import lexicographic_derivative
+from nsad.experiments.matmul_bench import interleaved_medians, save_figure
+from nsad.networks import ReluNetwork
+from nsad.networks.ad.engine import prepare
+from nsad.networks.ad.backward import backward
+from nsad.networks.ad.costs import backward_ops, evaluation_ops, forward_gradient_ops, lexicographic_ops
+from nsad.networks.ad.forward import directional_derivatives, forward_pass
+from nsad.networks.ad.lexicographic import lexicographic_derivative
 
 DEFAULT_NS = (10, 100, 1000, 10_000, 100_000)
 QUICK_NS = (10, 40)
@@ -80,8 +80,8 @@ def reduction_network(n: int, seed: int = 0) -> tuple[ReluNetwork, int]:
     >>> m, net.weight_values
     (43, (-1, 1))
     """
-    from instances import random_ksat
-    from reductions.sat_to_relu import reduce
+    from nsad.instances import random_ksat
+    from nsad.reductions.sat_to_relu import reduce
 
     cnf = random_ksat(n, ratio=RATIO, seed=seed)
     return reduce(cnf), cnf.num_clauses

@@ -1,15 +1,15 @@
-"""Experiment: the Clarke polytope at 0 beside what backpropagation returns (THEORY.md section 1).
+"""Experiment: the Clarke polytope at 0 beside what backpropagation returns (docs/theory.md section 1).
 
 Protocol
 --------
 What is computed for one small scalar network (``n <= 6`` inputs, a few dozen hidden units):
 
-- ``dF(0)`` exactly: :func:`networks.clarke.clarke_subdifferential_at_zero` (every piece gradient
+- ``dF(0)`` exactly: :func:`networks.ad.clarke.clarke_subdifferential_at_zero` (every piece gradient
   confirmed by an exact integer witness; vertices of the hull exact in low dimension);
 - the points of ``D^a_F(0)`` given by the vertex choices of the ``D_k`` (all ``2^units`` choices when
   at most ``max_points``, a seeded sample otherwise), exactly;
 - what backpropagation at 0 returns with ``relu'(0) = 0`` and ``relu'(0) = 1`` -- computed by the
-  engine (:func:`networks.backward.backward`) and checked against the closed form
+  engine (:func:`networks.ad.backward.backward`) and checked against the closed form
   ``s^(L-1) M_1^T ... M_L^T`` -- and whether each lies in ``dF(0)`` (float LP on the vertices).
 
 No timing: every number is exact and deterministic (the sample of ``D^a_F(0)`` depends on the
@@ -25,9 +25,9 @@ import math
 
 import numpy as np
 
-from experiments.matmul_bench import save_figure
-from networks.backward import backward
-from networks.clarke import (ClarkePolytope, ConservativeSample, backprop_at_zero, clarke_subdifferential_at_zero,
+from nsad.experiments.matmul_bench import save_figure
+from nsad.networks.ad.backward import backward
+from nsad.networks.ad.clarke import (ClarkePolytope, ConservativeSample, backprop_at_zero, clarke_subdifferential_at_zero,
                              conservative_gradients_at_zero)
 
 
@@ -42,7 +42,7 @@ def _vec(v) -> list:
 def analyse(net, *, max_points: int = 4096, seed: int = 0, max_regions: int = 5000) -> dict:
     """The polytope, the ``D^a_F(0)`` points and backpropagation at 0, as a JSON-ready dict.
 
-    >>> from networks import ReluNetwork
+    >>> from nsad.networks import ReluNetwork
     >>> rep = analyse(ReluNetwork([[[1], [-1]], [[-1, -2]], [[1]]]))  # F = 0, backprop(s=1) = 1
     >>> rep["clarke"]["gradients"], rep["backprop"]["s=1"], rep["backprop_in_clarke"]["s=1"]
     ([[0]], [1], False)
@@ -77,7 +77,7 @@ def analyse(net, *, max_points: int = 4096, seed: int = 0, max_regions: int = 50
 def public(rep: dict) -> dict:
     """``rep`` without the in-memory objects (what ``--json`` prints).
 
-    >>> from networks import ReluNetwork
+    >>> from nsad.networks import ReluNetwork
     >>> sorted(public(analyse(ReluNetwork([[[1], [-1]], [[1, 1]]]))))[:3]
     ['backprop', 'backprop_in_clarke', 'clarke']
     """
@@ -87,7 +87,7 @@ def public(rep: dict) -> dict:
 def format_report(rep: dict) -> str:
     """A human-readable summary of :func:`analyse`'s result.
 
-    >>> from networks import ReluNetwork
+    >>> from nsad.networks import ReluNetwork
     >>> print(format_report(analyse(ReluNetwork([[[1], [-1]], [[1, 1]]]))).splitlines()[2])
       vertices: (-1), (1)
     """
@@ -132,7 +132,7 @@ def plot(rep: dict, path: str) -> list[str]:
     """The polytope beside the ``D^a_F(0)`` points and backprop outputs (n = 1 or 2 only).
 
     >>> import tempfile, os
-    >>> from networks import ReluNetwork
+    >>> from nsad.networks import ReluNetwork
     >>> rep = analyse(ReluNetwork([[[1], [-1]], [[1, 1]]]))
     >>> [os.path.basename(f) for f in plot(rep, os.path.join(tempfile.mkdtemp(), "c"))]
     ['c.png', 'c.svg']

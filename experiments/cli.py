@@ -49,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"experiments.commands.{name}")
+            module = importlib.import_module(f"nsad.experiments.commands.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"experiments.commands.{name}":
+            if exc.name == f"nsad.experiments.commands.{name}":
                 continue  # command not built yet
             raise
         module.register(sub)

@@ -1,4 +1,4 @@
-"""Benchmark: batched directional derivatives are matrix products (THEORY.md section 4).
+"""Benchmark: batched directional derivatives are matrix products (docs/theory.md section 4).
 
 Protocol
 --------
@@ -9,8 +9,8 @@ What is measured, for every (dtype, width ``w``, number of directions ``p``) of 
   inputs, vector output), starting from the direction matrix ``D`` (``w x p``), on numpy's BLAS
   (``np.dot`` into preallocated outputs, as the engine does): the ideal cost of pushing ``p``
   columns through.
-- ``t_dd_zero`` / ``t_dd_random``: :func:`networks.forward.directional_derivatives` on the same
-  matrices (a :class:`networks._engine.PreparedNetwork`), at ``x = 0`` (every unit at its kink) and at
+- ``t_dd_zero`` / ``t_dd_random``: :func:`networks.ad.forward.directional_derivatives` on the same
+  matrices (a :class:`networks.ad.engine.PreparedNetwork`), at ``x = 0`` (every unit at its kink) and at
   a random Gaussian ``x`` (the values ride along as one extra column). The goal is
   ``ratio = t_dd / t_products <= 1.1`` for ``w >= 1024``, ``p >= 64`` in float64.
 - ``t_matmul`` / ``t_matmul_dd``: ``A @ B`` with ``A = M_1`` and ``B = D``, against
@@ -37,9 +37,9 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from networks._engine import PreparedNetwork
-from networks.costs import directional_ops
-from networks.forward import directional_derivatives
+from nsad.networks.ad.engine import PreparedNetwork
+from nsad.networks.ad.costs import directional_ops
+from nsad.networks.ad.forward import directional_derivatives
 
 DEFAULT_WIDTHS = (256, 512, 1024, 2048, 4096)
 DEFAULT_PS = (1, 4, 16, 64, 256, 1024)
@@ -185,7 +185,7 @@ def measure(width: int, p: int, dtype: str, *, mats: list[np.ndarray] | None = N
     >>> sorted(k for k in row if k.startswith("ratio"))
     ['ratio_matmul', 'ratio_random', 'ratio_torch', 'ratio_zero']
     """
-    from reductions.matmul import multiply
+    from nsad.reductions.matmul import multiply
 
     dt = np.dtype(dtype)
     mats = mats if mats is not None else dense_matrices(width, depth, dt, seed)

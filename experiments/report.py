@@ -19,8 +19,8 @@ import os
 import statistics
 from collections import defaultdict
 
-from experiments.scale import growth_rate
-from experiments.store import ResultStore
+from nsad.experiments.scale import growth_rate
+from nsad.experiments.store import ResultStore
 
 
 def _quartiles(vals):
@@ -137,7 +137,7 @@ def build_report(db: str, out_dir: str) -> dict:
     # ---- AD experiments ---------------------------------------------------------------------------
     if {"matmul_runs", "cheapgrad_runs"} & set(tables):
         try:
-            from experiments.ad_report import ad_plots
+            from nsad.experiments.ad_report import ad_plots
         except ImportError:
             ad_plots = None
         if ad_plots is not None:

@@ -37,17 +37,11 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator
 
+from nsad.child import describe_exit, limit_memory, run_function
+
 
 def default_failure(task: Any, reason: str) -> dict:
     return {"error": reason}
-
-
-def _limit_memory(memory_limit_mb: float | None) -> None:
-    if memory_limit_mb:
-        import resource
-
-        cap = int(memory_limit_mb * 2**20)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
 def _single_thread_blas() -> None:
@@ -61,7 +55,7 @@ def _single_thread_blas() -> None:
 
 def _worker_main(conn, memory_limit_mb, single_thread) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    _limit_memory(memory_limit_mb)
+    limit_memory(memory_limit_mb)
     if single_thread:
         _single_thread_blas()
     while True:
@@ -75,7 +69,8 @@ def _worker_main(conn, memory_limit_mb, single_thread) -> None:
         try:
             out = ("ok", fn(task))
         except MemoryError:
-            out = ("error", "memory limit exceeded (MemoryError)")
+            out = ("error", f"memory limit {memory_limit_mb:g} MB exceeded" if memory_limit_mb
+                   else "out of memory (MemoryError)")
         except BaseException as exc:  # report, keep serving
             out = ("error", f"{type(exc).__name__}: {exc} | {traceback.format_exc(limit=-3)!r}")
         try:
@@ -163,11 +158,8 @@ class LocalExecutor:
                             tid, (status, payload) = w.conn.recv()
                         except (EOFError, OSError):
                             w.proc.join(1)
-                            code = w.proc.exitcode
-                            reason = f"worker crashed (exit code {code})"
-                            if code == -signal.SIGKILL and self.memory_limit_mb:
-                                reason += "; possibly the memory limit"
-                            yield w.task, on_failure(w.task, reason)
+                            status, reason = describe_exit(w.proc.exitcode, self.memory_limit_mb)
+                            yield w.task, on_failure(w.task, reason if status == "memory" else f"worker crashed: {reason}")
                             w.kill()
                             pool[i] = _Worker(ctx, self.memory_limit_mb, single)
                             continue
@@ -191,48 +183,16 @@ class LocalExecutor:
 
 
 def _run_in_child(fn, task, time_limit, grace, memory_limit_mb):
-    """Run ``fn(task)`` in a forked child killed at the limit (used on Dask workers).
-
-    ``os.fork`` directly: Dask's worker processes are daemonic, and ``multiprocessing`` refuses to
-    start children from daemonic processes.
-    """
-    reader, writer = mp.Pipe(duplex=False)
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 0
-        try:
-            reader.close()
-            _limit_memory(memory_limit_mb)
-            try:
-                out = ("ok", fn(task))
-            except MemoryError:
-                out = ("error", "memory limit exceeded (MemoryError)")
-            except BaseException as exc:
-                out = ("error", f"{type(exc).__name__}: {exc}")
-            writer.send(out)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    writer.close()
-    deadline = time_limit + grace if time_limit else None
-    try:
-        if reader.poll(deadline):
-            try:
-                return reader.recv()
-            except EOFError:
-                _, status = os.waitpid(pid, 0)
-                pid = None
-                return "error", f"task process crashed (wait status {status})"
-        os.kill(pid, signal.SIGKILL)
-        return "error", f"time limit {time_limit:g} s exceeded; killed with SIGKILL"
-    finally:
-        reader.close()
-        if pid is not None:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+    """Run ``fn(task)`` in a child of the Dask worker (:func:`nsad.child.run_function`: ``os.fork``,
+    since Dask's worker processes are daemonic); ``(status, row or reason)``."""
+    out = run_function(fn, task, time_limit=time_limit, grace=grace, memory_limit_mb=memory_limit_mb)
+    if out.ok:
+        return "ok", out.value
+    if out.status == "error":
+        return "error", f"{out.error_type}: {out.reason}"
+    if out.status == "crashed":
+        return "error", f"task process {out.reason}"
+    return "error", out.reason
 
 
 class DaskExecutor:

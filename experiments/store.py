@@ -9,7 +9,10 @@ Conventions:
 * The database carries ``PRAGMA application_id`` = ``0x6E736164`` ("nsad") and a schema version
   in ``PRAGMA user_version``; a file that is not SQLite, or an SQLite database of another
   application, raises :class:`StoreError` with one line, never a traceback.
-* Experiments other than ``verify`` keep their own tables in the same file (``create_table``).
+* Experiments other than ``verify`` keep their own tables in the same file (``create_table``): the
+  AD experiments (``nsad matmul``, ``nsad cheapgrad``) one table each (:data:`AD_TABLES`), one row
+  per measured configuration keyed by a content hash of (experiment, run id, configuration), so a
+  run never overwrites another run's rows (:func:`write_rows`, :func:`read_rows`).
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "r.db")
@@ -21,14 +24,23 @@ Conventions:
 
 from __future__ import annotations
 
+from nsad.errors import StoreError
+
+import hashlib
 import json
 import os
+import platform
 import sqlite3
 import time
+import uuid
 from typing import Any, Iterable, Iterator
 
 APPLICATION_ID = 0x6E736164  # "nsad"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Schema history: 1 -> 2 (nsad 0.2): task keys hash canonical method names; version-1 rows of the
+# default decider (method NULL or "default", computed by "portfolio", the default since version 1
+# was written) are re-keyed on first write access, so a resumed run neither re-runs them nor
+# duplicates them.
 
 #: Columns of the ``verify`` table (one row per formula and network method). Types are SQLite's.
 VERIFY_COLUMNS: dict[str, str] = {
@@ -65,8 +77,6 @@ VERIFY_COLUMNS: dict[str, str] = {
 }
 
 
-class StoreError(ValueError):
-    """The database file is unusable: not SQLite, another application's, or a newer schema."""
 
 
 class ResultStore:
@@ -103,6 +113,10 @@ class ResultStore:
                     self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
                     self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self.create_table("verify", VERIFY_COLUMNS)
+                if app != 0 and version < SCHEMA_VERSION:
+                    with self._transaction():
+                        _migrate_1_to_2(self.conn)
+                        self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"{self.path}: cannot write the results database ({exc})") from None
 
@@ -182,7 +196,170 @@ class ResultStore:
         self.close()
 
 
+def _migrate_1_to_2(conn) -> int:
+    """Re-key version-1 rows of the default decider (see ``SCHEMA_VERSION``); returns how many.
+
+    A row is re-keyed only when its stored key is the version-1 hash of the spec its columns
+    describe (so rows of hand-made tasks are left alone).
+    """
+    from nsad.experiments.verify import VerifyTask
+
+    moved = 0
+    rows = conn.execute('SELECT rowid, key, experiment, run_seed, idx, n, ratio, k, family, solver FROM "verify" '
+                        "WHERE method IS NULL OR method = 'default'").fetchall()
+    for rowid, key, experiment, run_seed, idx, n, ratio, k, family, solver in rows:
+        for proofs in (False, True):
+            spec = dict(run_seed=run_seed, index=idx, n=n, ratio=ratio, k=k, family=family, solver=solver,
+                        experiment=experiment, proofs=proofs)
+            if _v1_key(spec) == key:
+                new = VerifyTask(method="portfolio", **spec).key
+                conn.execute('DELETE FROM "verify" WHERE key = ? AND rowid != ?', (new, rowid))
+                conn.execute('UPDATE "verify" SET key = ?, method = ? WHERE rowid = ?', (new, "portfolio", rowid))
+                moved += 1
+                break
+    return moved
+
+
+def _v1_key(spec: dict) -> str:
+    """The version-1 task key: the same hash with ``method = None`` (the default decider)."""
+    import hashlib
+
+    full = {"run_seed": spec["run_seed"], "index": spec["index"], "n": spec["n"], "ratio": spec["ratio"], "m": None,
+            "k": spec["k"], "family": spec["family"], "method": None, "solver": spec["solver"],
+            "experiment": spec["experiment"], "proofs": spec["proofs"]}
+    return hashlib.sha256(json.dumps(full, sort_keys=True).encode()).hexdigest()[:32]
+
+
 def _check_name(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise StoreError(f"bad table or column name {name!r}")
     return name
+
+
+# ------------------------------------------------------------------------------------------------
+# AD experiment tables
+
+AD_COMMON = {
+    "key": "TEXT PRIMARY KEY",
+    "run_id": "TEXT",
+    "host": "TEXT",
+    "blas": "TEXT",  # internal_api version architecture threads (threadpoolctl)
+    "finished_at": "REAL",
+    "details": "TEXT",
+}
+
+AD_TABLES: dict[str, dict[str, str]] = {
+    "matmul_runs": {
+        **AD_COMMON,
+        "width": "INTEGER",
+        "depth": "INTEGER",
+        "p": "INTEGER",
+        "dtype": "TEXT",
+        "repeats": "INTEGER",
+        "t_products": "REAL",  # the same matrix products alone (median seconds)
+        "t_dd_zero": "REAL",  # batched directional derivatives at x = 0
+        "t_dd_random": "REAL",  # ... at a random x
+        "ratio_zero": "REAL",
+        "ratio_random": "REAL",
+        "t_matmul": "REAL",  # A @ B
+        "t_matmul_dd": "REAL",  # A @ B through 2p directional derivatives
+        "ratio_matmul": "REAL",
+        "t_torch": "REAL",  # torch.func.vmap(jvp) at the random x (None without torch)
+        "ratio_torch": "REAL",  # t_torch / t_dd_random
+        "ops_dd": "INTEGER",
+    },
+    "cheapgrad_runs": {
+        **AD_COMMON,
+        "family": "TEXT",  # sparse | reduction
+        "n": "INTEGER",
+        "m": "INTEGER",
+        "depth": "INTEGER",
+        "units": "INTEGER",
+        "nnz": "INTEGER",
+        "ops_eval": "INTEGER",
+        "ops_backward": "INTEGER",
+        "ops_forward": "INTEGER",  # full gradient by n directions
+        "ops_ld": "INTEGER",
+        "ops_ratio_backward": "REAL",
+        "ops_ratio_forward": "REAL",
+        "ops_ratio_ld": "REAL",
+        "t_eval": "REAL",
+        "t_backward": "REAL",
+        "t_forward": "REAL",
+        "t_ld": "REAL",
+        "time_ratio_backward": "REAL",
+        "time_ratio_forward": "REAL",
+        "time_ratio_ld": "REAL",
+        "repeats": "INTEGER",
+    },
+}
+
+
+def new_run_id() -> str:
+    """A fresh 12-hex-digit id for one invocation.
+
+    >>> len(new_run_id())
+    12
+    """
+    return uuid.uuid4().hex[:12]
+
+
+def host() -> str:
+    """Where the rows were measured (node, machine, CPU count).
+
+    >>> "cpus=" in host()
+    True
+    """
+    return f"{platform.node()} {platform.machine()} cpus={os.cpu_count()}"
+
+
+def row_key(table: str, row: dict[str, Any]) -> str:
+    """Content hash of a row's identity columns (times and ratios excluded).
+
+    >>> a = row_key("matmul_runs", {"run_id": "a", "p": 1, "t_products": 1.0})
+    >>> a == row_key("matmul_runs", {"run_id": "a", "p": 1}) != row_key("matmul_runs", {"run_id": "a", "p": 2})
+    True
+    """
+    ident = {k: v for k, v in row.items() if k in AD_TABLES[table] and not k.startswith(("t_", "ratio", "time_"))
+             and k not in ("finished_at", "details", "key")}
+    return hashlib.sha256(json.dumps([table, ident], sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def write_rows(path, table: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Append measured rows to ``table`` (created on first use); returns how many were written.
+
+    Keys not among the table's columns go to ``details`` (JSON). Example: the module docstring.
+    """
+    if table not in AD_TABLES:
+        raise StoreError(f"unknown AD results table {table!r}")
+    count = 0
+    with ResultStore(path) as store:
+        store.create_table(table, AD_TABLES[table])
+        cols = AD_TABLES[table]
+        for row in rows:
+            r = {k: v for k, v in row.items() if k in cols}
+            extra = {k: v for k, v in row.items() if k not in cols}
+            if extra and "details" not in r:
+                r["details"] = json.dumps(extra, sort_keys=True, default=str)
+            r.setdefault("finished_at", time.time())
+            r["key"] = row_key(table, r)
+            store.put(table, r)
+            count += 1
+    return count
+
+
+def read_rows(path, table: str, run_id: str | None = None) -> list[dict[str, Any]]:
+    """Rows of ``table`` (of one run when ``run_id`` is given), in insertion order.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.db")
+    >>> _ = write_rows(path, "cheapgrad_runs", [{"run_id": "x", "n": 10}, {"run_id": "y", "n": 20}])
+    >>> [r["n"] for r in read_rows(path, "cheapgrad_runs", run_id="y")]
+    [20]
+    """
+    with ResultStore(path, readonly=True) as store:
+        if table not in store.tables():
+            return []
+        if run_id is None:
+            return list(store.rows(table, "ORDER BY rowid"))
+        return list(store.rows(table, "WHERE run_id = ? ORDER BY rowid", (run_id,)))

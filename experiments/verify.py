@@ -32,7 +32,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
-from solvers.verdict import SAT, TWO, UNKNOWN, UNSAT
+from nsad.solvers.verdict import SAT, TWO, UNKNOWN, UNSAT
 
 DEFAULT_N = (10, 25, 50, 75, 100)
 DEFAULT_RATIOS = (4.26,)
@@ -41,7 +41,12 @@ DEFAULT_COUNT = 30
 
 @dataclass(frozen=True)
 class VerifyTask:
-    """A small picklable spec: everything needed to regenerate the instance and rerun the task."""
+    """A small picklable spec: everything needed to regenerate the instance and rerun the task.
+
+    ``method`` and ``solver`` are canonical registry names (:func:`expand_grid` resolves aliases and
+    the default); ``run_seed`` also seeds the network decider. ``key`` hashes every field but the
+    time limit.
+    """
 
     run_seed: int
     index: int
@@ -50,7 +55,7 @@ class VerifyTask:
     m: int | None = None
     k: int = 3
     family: str = "random-ksat"
-    method: str | None = None
+    method: str = "portfolio"
     solver: str = "cadical195"
     time_limit: float | None = None
     experiment: str = "verify"
@@ -68,21 +73,33 @@ def expand_grid(ns: Iterable[int], ratios: Iterable[float], count: int, seed: in
                 solver="cadical195", time_limit=None, k: int = 3, family: str = "random-ksat",
                 methods: Iterable | None = None, experiment: str = "verify", proofs: bool = False) -> list[VerifyTask]:
     """The declared grid: ``count`` formulas per (n, ratio), global indices 0, 1, 2, ... in grid order;
-    with ``methods``, one task per (formula, network method) on the same formulas."""
+    with ``methods``, one task per (formula, network method) on the same formulas. Method and solver
+    names are stored canonically (``None`` is the default decider's name), so a task key never
+    depends on what the default happens to be.
+
+    >>> [t.method for t in expand_grid([5], [4.0], 1, 0, methods=[None, "fast", "highs"])]
+    ['portfolio', 'portfolio', 'milp']
+    """
+    from nsad.solvers import FORMULA_SOLVERS
+    from nsad.solvers.network.table import DECIDERS, DEFAULT_NETWORK_METHOD
+
+    meths = [DECIDERS.canonical(m or DEFAULT_NETWORK_METHOD) for m in (list(methods) if methods else [method])]
+    solver = FORMULA_SOLVERS.canonical(solver)
     tasks = []
     i = 0
     for n in ns:
         for r in ratios:
             for _ in range(count):
-                for meth in (list(methods) if methods else [method]):
-                    tasks.append(VerifyTask(seed, i, int(n), float(r), None, k, family, meth, solver, time_limit,
-                                            experiment, proofs))
+                for meth in meths:
+                    tasks.append(VerifyTask(run_seed=seed, index=i, n=int(n), ratio=float(r), k=k, family=family,
+                                            method=meth, solver=solver, time_limit=time_limit,
+                                            experiment=experiment, proofs=proofs))
                 i += 1
     return tasks
 
 
 def instance(task: VerifyTask):
-    from instances import GENERATORS
+    from nsad.instances import GENERATORS
 
     gen = GENERATORS[task.family]
     return gen(task.n, m=task.m, ratio=task.ratio if task.m is None else None, k=task.k, seed=task.run_seed,
@@ -100,19 +117,16 @@ def cnf_sha256(cnf) -> str:
 @functools.lru_cache(maxsize=None)
 def _takes_proof(method: str | None) -> bool:
     """Whether the network decider can check its UNSAT answers with a DRUP proof (``proof=True``)."""
-    import inspect
+    from nsad.solvers.network.table import DECIDERS, DEFAULT_NETWORK_METHOD
 
-    from solvers import NETWORK_DECIDERS
-    from solvers.network import DEFAULT_NETWORK_METHOD
-
-    return "proof" in inspect.signature(NETWORK_DECIDERS.get(method or DEFAULT_NETWORK_METHOD)).parameters
+    return DECIDERS.get(method or DEFAULT_NETWORK_METHOD).accepts_proof
 
 
 def run_task(task: VerifyTask) -> dict:
     """Run one verification task and return its result row (never raises for solver trouble)."""
-    from networks import check
-    from reductions.sat_to_relu import certificate_from_model, reduce
-    from solvers import decide_network, solve_formula
+    from nsad.networks import check
+    from nsad.reductions.sat_to_relu import certificate_from_model, reduce
+    from nsad.solvers import decide_network, solve_formula
 
     row: dict = {"key": task.key, "experiment": task.experiment, "run_seed": task.run_seed, "idx": task.index,
                  "family": task.family,
@@ -126,14 +140,14 @@ def run_task(task: VerifyTask) -> dict:
         row["reduce_seconds"] = time.perf_counter() - t0
         row.update(depth=net.depth, units=net.n_units, nnz=net.nnz)
 
-        nv = decide_network(net, method=task.method, time_limit=task.time_limit,
+        nv = decide_network(net, method=task.method, time_limit=task.time_limit, seed=task.run_seed,
                             **({"proof": True} if task.proofs and _takes_proof(task.method) else {}))
-        row.update(method=task.method or "default", network_backend=nv.backend, network_answer=nv.answer,
+        row.update(method=task.method, network_backend=nv.backend, network_answer=nv.answer,
                    network_complete=int(nv.complete), network_seconds=nv.seconds)
         details["network"] = {k: v for k, v in nv.to_json().items() if k not in ("verdict",)}
 
         if task.proofs:
-            from solvers.proof import solve_with_proof
+            from nsad.solvers.formula.proof import solve_with_proof
 
             fv = solve_with_proof(cnf, solver=task.solver, time_limit=task.time_limit)
             row["proof"] = fv.stats.get("proof")
@@ -173,7 +187,7 @@ def run_task(task: VerifyTask) -> dict:
 def failure_row(task: VerifyTask, reason: str) -> dict:
     """The row of a task that was killed at its time limit (UNKNOWN) or crashed (error)."""
     row = {"key": task.key, "experiment": task.experiment, "run_seed": task.run_seed, "idx": task.index, "family": task.family, "n": task.n,
-           "ratio": task.ratio, "k": task.k, "solver": task.solver, "method": task.method or "default",
+           "ratio": task.ratio, "k": task.k, "solver": task.solver, "method": task.method,
            "agree": None, "details": {"reason": reason}}
     if "time limit" in reason:
         row.update(network_answer=UNKNOWN, formula_answer=UNKNOWN, certificate="none", certificate_reason=reason)

@@ -27,6 +27,8 @@ either absent, the previous folder, or complete. An existing non-empty ``OUT`` i
 
 from __future__ import annotations
 
+from nsad.errors import ExportError
+
 import hashlib
 import json
 import os
@@ -42,8 +44,7 @@ DEFAULT_TIMEOUT = 60.0
 _SUFFIXES = (".cnf.gz", ".cnf.xz", ".cnf", ".dimacs.gz", ".dimacs", ".gz")
 
 
-class VnncompError(ValueError):
-    """A user error building a VNN-COMP folder: bad suite folder, bad manifest, bad output folder."""
+VnncompError = ExportError  # the name this module used before nsad.errors
 
 
 def instance_name(file: str) -> str:
@@ -68,7 +69,7 @@ def read_suite_manifest(suite_dir) -> list[dict]:
     >>> read_suite_manifest("/nonexistent-suite")
     Traceback (most recent call last):
     ...
-    experiments.vnncomp.VnncompError: /nonexistent-suite: no such folder
+    nsad.errors.ExportError: /nonexistent-suite: no such folder
     """
     suite = os.fspath(suite_dir)
     if not os.path.isdir(suite):
@@ -158,10 +159,10 @@ def build_vnncomp(suite_dir, out_dir, *, timeout: float = DEFAULT_TIMEOUT, thres
     >>> open(os.path.join(out, "instances.csv")).read()
     'onnx/a.onnx,vnnlib/a.vnnlib,30\\n'
     """
-    from instances import read_dimacs
-    from networks.onnx_io import _require_onnx, save_onnx
-    from reductions.sat_to_relu import reduce
-    from reductions.vnnlib import decimal, exact_number, reduction_property, write_vnnlib
+    from nsad.instances import read_dimacs
+    from nsad.networks.onnx_io import _require_onnx, save_onnx
+    from nsad.reductions.sat_to_relu import reduce
+    from nsad.reductions.vnnlib import decimal, exact_number, reduction_property, write_vnnlib
 
     _require_onnx()
     suite = os.fspath(suite_dir)
@@ -192,7 +193,7 @@ def build_vnncomp(suite_dir, out_dir, *, timeout: float = DEFAULT_TIMEOUT, thres
     try:
         for sub in ("onnx", "vnnlib", "cnf"):
             os.mkdir(os.path.join(work, sub))
-        from experiments.progress import Progress
+        from nsad.experiments.progress import Progress
 
         with Progress(len(records), "export vnncomp", enabled=progress) as bar:
             for rec, name in zip(records, names):

@@ -2,7 +2,7 @@
 
 This package imports nothing else of the project.
 
->>> from instances import Cnf, parse_dimacs, format_dimacs, random_ksat
+>>> from nsad.instances import Cnf, parse_dimacs, format_dimacs, random_ksat
 >>> cnf = random_ksat(5, m=3, seed=0)
 >>> parse_dimacs(format_dimacs(cnf)) == cnf
 True

@@ -1,4 +1,4 @@
-"""Throughput of the instances package: ``python -m instances.benchmark [--clauses M] [--repeat R]``.
+"""Throughput of the instances package: ``python -m nsad.instances.benchmark [--clauses M] [--repeat R]``.
 
 Prints the best of ``R`` wall times for generating, formatting and parsing a random 3-SAT formula
 with ``M`` clauses (``n = M / 4``), and the ratio of the careful line scan (the fall-back that
@@ -48,7 +48,7 @@ def measure(clauses: int = 1_000_000, repeat: int = 3) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m instances.benchmark", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nsad.instances.benchmark", description=__doc__.split("\n")[0])
     parser.add_argument("--clauses", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)

@@ -29,6 +29,8 @@ True
 
 from __future__ import annotations
 
+from nsad.errors import CnfError
+
 import itertools
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -38,8 +40,6 @@ import numpy as np
 __all__ = ["Cnf", "CnfError"]
 
 
-class CnfError(ValueError):
-    """A bad value for a formula, an assignment or a generator parameter (one-line message)."""
 
 
 _INT_TYPES = (int, np.integer)
@@ -106,7 +106,7 @@ class Cnf:
     >>> Cnf(2, [[1, 3]])
     Traceback (most recent call last):
     ...
-    instances.cnf.CnfError: literal 3 in clause 0 is out of range: the formula declares 2 variables
+    nsad.errors.CnfError: literal 3 in clause 0 is out of range: the formula declares 2 variables
     """
 
     __slots__ = (

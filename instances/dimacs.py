@@ -46,10 +46,12 @@ When reading, comments of exactly this form *before the header* fill ``family``,
 >>> parse_dimacs("p cnf 3 2\\n1 -4 0\\n2 0\\n", name="f.cnf")
 Traceback (most recent call last):
 ...
-instances.dimacs.DimacsError: f.cnf:2: literal -4 is out of range: the header declares 3 variables
+nsad.errors.DimacsError: f.cnf:2: literal -4 is out of range: the header declares 3 variables
 """
 
 from __future__ import annotations
+
+from nsad.errors import DimacsError
 
 import functools
 
@@ -71,17 +73,6 @@ __all__ = ["DimacsError", "read_dimacs", "parse_dimacs", "format_dimacs", "write
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class DimacsError(ValueError):
-    """Malformed DIMACS input; the message is ``FILE:LINE: what was expected``."""
-
-    def __init__(self, name: str, line: int, message: str):
-        super().__init__(f"{name}:{line}: {message}")
-        self.name = name
-        self.line = line
-        self.reason = message
-
-    def __reduce__(self):  # picklable across processes (the default would call __init__(message))
-        return (type(self), (self.name, self.line, self.reason))
 
 
 _WS = b" \t\r\x0b\x0c"  # blanks inside a line (lines are split at \n)
@@ -315,7 +306,7 @@ def parse_dimacs(text: str | bytes, name: str = "<string>") -> Cnf:
     >>> parse_dimacs("p cnf 2 1\\n1 2\\n")
     Traceback (most recent call last):
     ...
-    instances.dimacs.DimacsError: <string>:2: the clause starting on this line is not terminated by 0 before the end of the file
+    nsad.errors.DimacsError: <string>:2: the clause starting on this line is not terminated by 0 before the end of the file
     """
     if isinstance(text, str):
         data = text.encode("utf-8", "surrogatepass")

@@ -99,7 +99,7 @@ def expected_label(cnf: Cnf) -> str | None:
     ``"sat"`` when ``cnf.planted`` is set or a comment reads ``expected: sat``; ``"unsat"`` when a
     comment reads ``expected: unsat``; None otherwise. Conflicting marks raise ``CnfError``.
 
-    >>> from instances import planted_ksat, random_ksat
+    >>> from nsad.instances import planted_ksat, random_ksat
     >>> expected_label(planted_ksat(10, m=20)), expected_label(random_ksat(10, m=20))
     ('sat', None)
     >>> expected_label(Cnf(1, [(1,), (-1,)], comments=["expected: unsat"]))

@@ -83,7 +83,7 @@ def formula_rng(seed: int, index: int = 0) -> np.random.Generator:
     >>> formula_rng(-1, 0)
     Traceback (most recent call last):
     ...
-    instances.cnf.CnfError: seed must be >= 0, got -1
+    nsad.errors.CnfError: seed must be >= 0, got -1
     """
     seed = _check_count(seed, "seed", 0)
     index = _check_count(index, "index", 0)
@@ -149,7 +149,7 @@ def random_ksat(n: int, m: int | None = None, ratio: float | None = None, k: int
     >>> random_ksat(2, m=1, k=3)
     Traceback (most recent call last):
     ...
-    instances.cnf.CnfError: k = 3 distinct variables per clause need n >= k, got n = 2
+    nsad.errors.CnfError: k = 3 distinct variables per clause need n >= k, got n = 2
     """
     n, k = _check_shape(n, k)
     m, ratio = _clause_count(n, m, ratio)
@@ -222,7 +222,7 @@ def generate(family: str, *, seed: int = 0, index: int = 0, **parameters: Any) -
     >>> generate("sudoku", n=3)
     Traceback (most recent call last):
     ...
-    instances.cnf.CnfError: unknown formula family 'sudoku'; choose one of: random-ksat, planted-ksat, ...
+    nsad.errors.CnfError: unknown formula family 'sudoku'; choose one of: random-ksat, planted-ksat, ...
     """
     key = _family(family)
     params = dict(parameters)

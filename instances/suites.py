@@ -155,7 +155,7 @@ def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     >>> load_spec(p)
     Traceback (most recent call last):
     ...
-    instances.suites.SuiteError: .../bad.toml: not valid TOML: Invalid value (at line 1, column 8)
+    nsad.instances.suites.SuiteError: .../bad.toml: not valid TOML: Invalid value (at line 1, column 8)
     """
     name = os.fspath(path)
     with open(name, "rb") as handle:
@@ -215,7 +215,7 @@ def suite_tasks(spec: Mapping[str, Any], source: str = "<spec>") -> list[SuiteTa
     >>> suite_tasks({"family": [{"name": "php", "hole": 3}]}, "s.toml")
     Traceback (most recent call last):
     ...
-    instances.suites.SuiteError: s.toml: [[family]] 1 (pigeonhole): unknown parameter 'hole'; accepted: holes, per_hole, shuffle (or pigeons)
+    nsad.instances.suites.SuiteError: s.toml: [[family]] 1 (pigeonhole): unknown parameter 'hole'; accepted: holes, per_hole, shuffle (or pigeons)
     """
     if not isinstance(spec, Mapping):
         raise SuiteError(f"{source}: a suite spec must be a table")

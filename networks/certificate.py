@@ -1,4 +1,4 @@
-"""Two-subgradient certificates and their exact checker (THEORY.md section 1).
+"""Two-subgradient certificates and their exact checker (docs/theory.md section 1).
 
 A certificate is two generic integer points whose exact gradients differ; it proves that the Clarke
 subdifferential of ``F`` at 0 has at least two elements (by positive homogeneity, the gradient at a
@@ -6,7 +6,7 @@ generic point is a limit of gradients at points tending to 0). ``check`` never t
 gradients: it re-derives genericity and both gradients with exact integer arithmetic.
 
 >>> import numpy as np
->>> from networks import ReluNetwork
+>>> from nsad.networks import ReluNetwork
 >>> net = ReluNetwork([[[1], [-1]], [[1, 1]]])          # |x|
 >>> cert = Certificate.from_points(net, [1], [-1])
 >>> cert.gradients
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from networks.relu_network import NetworkError, ReluNetwork
+from nsad.networks.relu_network import NetworkError, ReluNetwork
 
 
 def _exact_number(v: Any, what: str):

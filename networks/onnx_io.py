@@ -39,7 +39,7 @@ exported weights exactly and the import converts them back without rounding.
 ``onnx`` (and ``onnxruntime`` for ``evaluate_onnx``) are optional dependencies, imported lazily:
 ``pip install nsad[onnx]``.
 
->>> from networks import ReluNetwork
+>>> from nsad.networks import ReluNetwork
 >>> net = ReluNetwork([[[1, -1], [1, 1]], [[1, 1]]])
 >>> model = to_onnx(net)
 >>> [node.op_type for node in model.graph.node]
@@ -57,7 +57,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
-from networks.relu_network import NetworkError, ReluNetwork
+from nsad.networks.relu_network import NetworkError, ReluNetwork
 
 __all__ = [
     "OPSET",
@@ -129,13 +129,13 @@ def onnx_dtype(net: ReluNetwork, dtype=None) -> np.dtype:
     """The float type an export of ``net`` uses: ``dtype`` if given (checked), else float32 when
     every weight is exactly a float32, else float64.
 
-    >>> from networks import ReluNetwork
+    >>> from nsad.networks import ReluNetwork
     >>> onnx_dtype(ReluNetwork([[[1, -1]]])), onnx_dtype(ReluNetwork([[[0.1]]]))
     (dtype('float32'), dtype('float64'))
     >>> onnx_dtype(ReluNetwork([[[0.1]]]), "float32")
     Traceback (most recent call last):
     ...
-    networks.relu_network.NetworkError: weights of M1 are not exactly representable in float32; use float64
+    nsad.errors.NetworkError: weights of M1 are not exactly representable in float32; use float64
     """
     candidates = [np.dtype(np.float32), np.dtype(np.float64)]
     if dtype is not None:
@@ -164,7 +164,7 @@ def to_onnx(net: ReluNetwork, *, dtype=None, op: str = "matmul", batch: int | No
     ``op``: ``"matmul"`` (``MatMul`` with ``W_k = M_k^T``) or ``"gemm"`` (``Gemm`` with ``transB=1``).
     ``batch``: ``None`` for a symbolic batch dimension named ``"batch"``, or a fixed positive size.
 
-    >>> from networks import ReluNetwork
+    >>> from nsad.networks import ReluNetwork
     >>> m = to_onnx(ReluNetwork([[[1], [-1]], [[1, 1]]]), op="gemm", batch=1)
     >>> [n.op_type for n in m.graph.node], m.opset_import[0].version
     (['Gemm', 'Relu', 'Gemm'], 17)
@@ -235,7 +235,7 @@ def save_onnx(net: ReluNetwork, path, **options) -> int:
     returns the file size in bytes.
 
     >>> import os, tempfile
-    >>> from networks import ReluNetwork
+    >>> from nsad.networks import ReluNetwork
     >>> with tempfile.TemporaryDirectory() as d:
     ...     size = save_onnx(ReluNetwork([[[1, -1]]]), os.path.join(d, "net.onnx"))
     ...     load_onnx(os.path.join(d, "net.onnx")).widths
@@ -263,7 +263,7 @@ def evaluate_onnx(model, X) -> np.ndarray:
 
     A checker for exports, not a fast path: the points are cast to the model's input type.
 
-    >>> from networks import ReluNetwork
+    >>> from nsad.networks import ReluNetwork
     >>> evaluate_onnx(to_onnx(ReluNetwork([[[1], [-1]], [[1, 1]]])), [[-3.0], [2.0]]).ravel().tolist()
     [3.0, 2.0]
     """
@@ -467,7 +467,7 @@ def from_onnx(model) -> ReluNetwork:
     >>> from_onnx(helper.make_model(g))
     Traceback (most recent call last):
     ...
-    networks.relu_network.NetworkError: <model>: node 'fc' (Gemm): nonzero bias 'C'; only bias-free networks can be imported
+    nsad.errors.NetworkError: <model>: node 'fc' (Gemm): nonzero bias 'C'; only bias-free networks can be imported
     """
     m, origin = _load_model(model)
     try:
@@ -605,7 +605,7 @@ def load_onnx(path) -> ReluNetwork:
     >>> load_onnx("/nonexistent.onnx")
     Traceback (most recent call last):
     ...
-    networks.relu_network.NetworkError: /nonexistent.onnx: no such file
+    nsad.errors.NetworkError: /nonexistent.onnx: no such file
     """
     return from_onnx(os.fspath(path))
 

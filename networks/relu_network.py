@@ -1,6 +1,6 @@
 """The ``ReluNetwork`` value: a bias-free, layered ReLU network with sparse weights.
 
-Convention (THEORY.md section 1): ``F(x) = M_L relu(M_{L-1} relu(... relu(M_1 x)))``; ``M_k`` has shape
+Convention (docs/theory.md section 1): ``F(x) = M_L relu(M_{L-1} relu(... relu(M_1 x)))``; ``M_k`` has shape
 ``(w_k, w_{k-1})`` with ``w_0 = n``; there is no ReLU after the last matrix. Matrices are stored as
 read-only ``scipy.sparse.csr_array`` with sorted indices, no explicit zeros and dtype ``int64`` when
 every weight is an integer (``float64`` otherwise).
@@ -25,6 +25,9 @@ layer 1, unit 0: pre-activation is 0 but not locally constant (the point lies on
 
 from __future__ import annotations
 
+from nsad.errors import NetworkError
+from nsad.networks.exact import INT64_SAFE, integer_layers, row_abs_max
+
 import io
 import math
 import os
@@ -37,11 +40,8 @@ from typing import Iterable
 import numpy as np
 import scipy.sparse as sp
 
-_INT64_SAFE = 2**62
 
 
-class NetworkError(ValueError):
-    """A user error about a network: bad shapes or weights, a corrupt file, a bad certificate."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Linearization:
     """The exact local behaviour of ``F`` at a point.
 
     ``value`` is ``F(x)``. ``gradient`` is the gradient of the linear piece ``F`` coincides with near
-    ``x`` when ``x`` is generic (THEORY.md section 1), else ``None`` and ``reason`` says which unit
+    ``x`` when ``x`` is generic (docs/theory.md section 1), else ``None`` and ``reason`` says which unit
     sits on a kink. Entries are ``int`` when integral, ``fractions.Fraction`` otherwise.
     """
 
@@ -97,7 +97,7 @@ def _normalise(a: sp.csr_array, k: int) -> sp.csr_array:
         a.sort_indices()
     data = a.data
     if data.dtype.kind == "f":
-        if np.all(data == np.round(data)) and (data.size == 0 or np.max(np.abs(data)) < 2**62):
+        if np.all(data == np.round(data)) and (data.size == 0 or np.max(np.abs(data)) < INT64_SAFE):
             data = data.astype(np.int64)
         else:
             data = data.astype(np.float64, copy=True)
@@ -143,7 +143,7 @@ class ReluNetwork:
     >>> ReluNetwork([np.eye(2), np.ones((1, 3))])
     Traceback (most recent call last):
     ...
-    networks.relu_network.NetworkError: shapes do not chain: M2 has 3 columns but M1 has 2 rows
+    nsad.errors.NetworkError: shapes do not chain: M2 has 3 columns but M1 has 2 rows
     >>> net = ReluNetwork([[[1.0], [-1.0]], [[1, 1]]])   # |x|
     >>> net.evaluate(np.array([[-3.0], [2.0]]))
     array([3., 2.])
@@ -280,50 +280,19 @@ class ReluNetwork:
     __call__ = evaluate
 
     # -- exact arithmetic --------------------------------------------------------------------------
-    def _integer_layers(self):
-        """Integer matrices ``N_k = s_k M_k`` and the global factor ``1 / prod(s_k)`` (Fraction)."""
+    def _exact_layers(self):
+        """Integer matrices ``N_k = s_k M_k``, the factor ``1 / prod(s_k)`` and each layer's
+        infinity norm (:mod:`nsad.networks.exact`), computed once."""
         if self._int_cache is None:
-            layers, scale = [], Fraction(1)
-            for M in self._matrices:
-                if M.dtype.kind == "i":
-                    layers.append(M)
-                    continue
-                fr = [Fraction(float(v)) for v in M.data]
-                s = math.lcm(*[f.denominator for f in fr]) if fr else 1
-                ints = [int(f * s) for f in fr]
-                if max((abs(v) for v in ints), default=0) < _INT64_SAFE:
-                    data = np.array(ints, dtype=np.int64)
-                else:
-                    data = np.array(ints, dtype=object)
-                N = sp.csr_array((np.zeros(len(ints), np.int64), M.indices, M.indptr), shape=M.shape)
-                N.data = data
-                layers.append(N)
-                scale /= s
-            row_abs = [self._row_abs_max(N) for N in layers]
-            object.__setattr__(self, "_int_cache", (tuple(layers), scale, tuple(row_abs)))
+            layers, scale = integer_layers(self._matrices)
+            row_abs = tuple(row_abs_max(N) for N in layers)
+            object.__setattr__(self, "_int_cache", (tuple(layers), scale, row_abs))
         return self._int_cache
-
-    @staticmethod
-    def _row_abs_max(N) -> int:
-        """Max over rows of the sum of |weights| (the inf-norm), as a Python int."""
-        if N.nnz == 0:
-            return 0
-        if N.data.dtype == object:
-            sums = [sum(abs(int(v)) for v in N.data[N.indptr[i]:N.indptr[i + 1]]) for i in range(N.shape[0])]
-            return max(sums)
-        s = np.add.reduceat(np.abs(N.data).astype(np.float64), N.indptr[:-1][np.diff(N.indptr) > 0])
-        bound = int(np.max(s)) + 1
-        if bound < 2**50:  # exact in float64: recompute in ints to be sure
-            s = np.add.reduceat(np.abs(N.data), N.indptr[:-1][np.diff(N.indptr) > 0])
-            return int(np.max(s))
-        return max(
-            sum(abs(int(v)) for v in N.data[N.indptr[i]:N.indptr[i + 1]]) for i in range(N.shape[0])
-        )
 
     @staticmethod
     def _spmv_exact(N, h: np.ndarray, h_bound: int, row_abs: int) -> np.ndarray:
         """Exact ``N @ h`` for integer ``N`` and integer vector/matrix ``h`` (int64 or object)."""
-        if row_abs * h_bound < _INT64_SAFE and N.data.dtype != object and h.dtype != object:
+        if row_abs * h_bound < INT64_SAFE and N.data.dtype != object and h.dtype != object:
             return N @ h
         # Python-int path: gather/multiply/segment-sum on object arrays
         data = N.data.astype(object)
@@ -366,7 +335,7 @@ class ReluNetwork:
         q = math.lcm(*[Fraction(v).denominator for v in fr]) if fr else 1
         ints = [int(Fraction(v) * q) for v in fr]
         big = max((abs(v) for v in ints), default=0)
-        arr = np.array(ints, dtype=np.int64 if big < _INT64_SAFE else object)
+        arr = np.array(ints, dtype=np.int64 if big < INT64_SAFE else object)
         return arr, q
 
     @staticmethod
@@ -381,7 +350,7 @@ class ReluNetwork:
         >>> ReluNetwork([[[1], [-1]], [[1, 1]]]).evaluate_exact([Fraction(-3, 4)])
         Fraction(3, 4)
         """
-        layers, scale, row_abs = self._integer_layers()
+        layers, scale, row_abs = self._exact_layers()
         h, q = self._integer_point(x)
         bound = int(np.max(np.abs(h))) if h.size and h.dtype != object else max((abs(int(v)) for v in h), default=0)
         for k, N in enumerate(layers):
@@ -395,7 +364,7 @@ class ReluNetwork:
         return vals[0] if self.n_outputs == 1 else vals
 
     def linearize(self, x) -> Linearization:
-        """Value, genericity and exact gradient of ``F`` at ``x`` (THEORY.md section 1).
+        """Value, genericity and exact gradient of ``F`` at ``x`` (docs/theory.md section 1).
 
         A point is generic when every pre-activation is nonzero or identically zero near it (value 0
         and zero local gradient through the locally linear upstream units). The local Jacobian is
@@ -406,7 +375,7 @@ class ReluNetwork:
         >>> net.linearize([3, 1]).gradient, net.linearize([1, 1]).generic
         ((1, -1), False)
         """
-        layers, scale, row_abs = self._integer_layers()
+        layers, scale, row_abs = self._exact_layers()
         h, q = self._integer_point(x)
         n = self.n_inputs
         hb = int(np.max(np.abs(h))) if h.size and h.dtype != object else max((abs(int(v)) for v in h), default=0)
@@ -419,7 +388,7 @@ class ReluNetwork:
         for k, N in enumerate(layers):
             z = self._spmv_exact(N, h, hb, row_abs[k])
             last = k == len(layers) - 1
-            if row_abs[k] * jb < _INT64_SAFE and N.data.dtype != object and J.dtype != object:
+            if row_abs[k] * jb < INT64_SAFE and N.data.dtype != object and J.dtype != object:
                 Jz = N @ J
                 if sp.issparse(Jz):
                     Jz = sp.csr_array(Jz)

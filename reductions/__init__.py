@@ -1,4 +1,4 @@
-"""Reductions into the network world (THEORY.md sections 2 and 4).
+"""Reductions into the network world (docs/theory.md sections 2 and 4).
 
 - ``reductions.sat_to_relu``: a CNF formula -> a bias-free ReLU network with weights in {-1, 0, 1}
   that has two distinct Clarke subgradients at 0 iff the formula is satisfiable; ``decode``,

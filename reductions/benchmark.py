@@ -1,6 +1,6 @@
 """Benchmark of ``sat_to_relu.reduce`` on large random k-SAT (not run by the tests).
 
-``python -m reductions.benchmark [--n 250000] [--m 1000000] [--k 3] [--repeats 3]`` prints, for each
+``python -m nsad.reductions.benchmark [--n 250000] [--m 1000000] [--k 3] [--repeats 3]`` prints, for each
 repeat, the time of the three phases of ``reduce`` (cleaning, building the CSR matrices, and
 ``ReluNetwork``'s validation and copy), their total (wall clock, and the process's CPU time), the
 ratio of the total to the 2 s goal of issue 2, and nanoseconds per nonzero. The first repeat of a
@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from instances import random_ksat
-from networks import ReluNetwork
-from reductions import sat_to_relu
+from nsad.instances import random_ksat
+from nsad.networks import ReluNetwork
+from nsad.reductions import sat_to_relu
 
 GOAL_SECONDS = 2.0
 
@@ -44,7 +44,7 @@ def time_reduction(n: int, m: int, k: int = 3, seed: int = 0, cnf=None) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reductions.benchmark", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nsad.reductions.benchmark", description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=250_000)
     parser.add_argument("--m", type=int, default=1_000_000)
     parser.add_argument("--k", type=int, default=3)

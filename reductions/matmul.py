@@ -1,4 +1,4 @@
-"""Matrix multiplication as batched directional derivatives (THEORY.md section 4).
+"""Matrix multiplication as batched directional derivatives (docs/theory.md section 4).
 
 For ``A`` of shape ``(m, k)`` let ``F(x) = relu(A x)`` -- the ReLU network with matrices
 ``[A, I_m]`` (vector output, ``n = k`` inputs). At ``x = 0`` every unit is at its kink, so
@@ -9,7 +9,7 @@ product.
 
 - :func:`build` returns the network and the direction matrix ``[B, -B]`` (shape ``(k, 2p)``);
 - :func:`recover` turns the ``(m, 2p)`` derivatives back into ``A B``;
-- :func:`multiply` does both through :func:`networks.forward.directional_derivatives`.
+- :func:`multiply` does both through :func:`networks.ad.forward.directional_derivatives`.
 
 Integer matrices (integer dtypes, or Python ints / Fractions) run on the engine's exact path and
 ``A B`` is exact: an int64 array when every entry fits, else an object array of Python ints (or
@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from networks import NetworkError, ReluNetwork
-from networks._engine import INT64_SAFE, PreparedNetwork, is_exact_input
-from networks.forward import directional_derivatives
+from nsad.networks import NetworkError, ReluNetwork
+from nsad.networks.ad.engine import INT64_SAFE, PreparedNetwork, is_exact_input
+from nsad.networks.ad.forward import directional_derivatives
 
 __all__ = ["build", "recover", "multiply"]
 

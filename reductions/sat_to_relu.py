@@ -1,4 +1,4 @@
-"""CNF formula -> bias-free ReLU network with weights in {-1, 0, 1} (THEORY.md section 2).
+"""CNF formula -> bias-free ReLU network with weights in {-1, 0, 1} (docs/theory.md section 2).
 
 Conventions
 -----------
@@ -54,7 +54,7 @@ The construction is vectorised: each layer is filled block by block by broadcast
 template over all the gadgets of the block (one pass per tree level, no Python loop per clause),
 and the CSR arrays are assembled directly (int8 data, int32 indices).
 
->>> from instances import Cnf
+>>> from nsad.instances import Cnf
 >>> net = reduce(Cnf(2, [(1, 2), (-1,)]))
 >>> net.depth, net.widths, net.weight_values
 (4, (5, 3, 1, 1), (-1, 1))
@@ -63,6 +63,8 @@ and the CSR arrays are assembled directly (int8 data, int32 indices).
 """
 
 from __future__ import annotations
+
+from nsad.errors import ReductionError
 
 import functools
 import numbers
@@ -73,7 +75,8 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from networks import Certificate, NetworkError, ReluNetwork
+from nsad.networks import Certificate, NetworkError, ReluNetwork
+from nsad.networks.exact import INT64_SAFE
 
 __all__ = [
     "ReductionError",
@@ -89,8 +92,6 @@ __all__ = [
 ]
 
 
-class ReductionError(ValueError):
-    """A user error of the reduction: a bad formula or model, or no certificate exists."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -103,7 +104,7 @@ class CleanCnf:
     ``literals[offsets[j]:offsets[j + 1]]``; ``clause_index[j]`` is its 0-based index in the
     original formula.
 
-    >>> from instances import Cnf
+    >>> from nsad.instances import Cnf
     >>> c = clean(Cnf(3, [(1, 1, -2), (2, -2), (), (3,)]))
     >>> c.clauses, c.clause_index.tolist(), c.has_empty_clause, c.max_clause_len
     (((1, -2), (), (3,)), [0, 2, 3], True, 2)
@@ -140,7 +141,7 @@ class CleanCnf:
     def satisfied_by(self, assignment: Sequence[bool]) -> bool:
         """Whether the assignment (bools, index ``i - 1`` -> variable ``i``) satisfies every clause.
 
-        >>> from instances import Cnf
+        >>> from nsad.instances import Cnf
         >>> c = clean(Cnf(2, [(1, 2), (-1,)]))
         >>> c.satisfied_by([False, True]), c.satisfied_by([True, True])
         (True, False)
@@ -176,7 +177,7 @@ def clean(cnf) -> CleanCnf:
     ``cnf`` needs ``num_vars``, ``literals`` and ``offsets`` (an ``instances.Cnf``); a ``CleanCnf``
     is returned unchanged. When nothing is removed the result shares the (read-only) arrays.
 
-    >>> from instances import Cnf
+    >>> from nsad.instances import Cnf
     >>> clean(Cnf(2, [(2, 1, 2), (1, -1, 2)])).clauses
     ((2, 1),)
     """
@@ -198,7 +199,7 @@ def clean(cnf) -> CleanCnf:
     if lits.size == 0:
         return CleanCnf(n, _readonly(lits), _readonly(off), _readonly(all_clauses))
     cid = np.repeat(all_clauses, lens)
-    if m0 * (n + 1) < 2**62:  # input is clause-major, so nearly sorted: the stable sort is cheap
+    if m0 * (n + 1) < INT64_SAFE:  # input is clause-major, so nearly sorted: the stable sort is cheap
         order = np.argsort(cid * (n + 1) + var, kind="stable")
     else:  # pragma: no cover - astronomically large formulas
         order = np.lexsort((var, cid))
@@ -427,10 +428,10 @@ def _csr(data, cols, indptr, shape) -> sp.csr_array:
 
 
 def reduce(cnf) -> ReluNetwork:
-    """THEORY.md section 2's network of ``cnf`` (an ``instances.Cnf`` or a ``CleanCnf``): weights in
+    """docs/theory.md section 2's network of ``cnf`` (an ``instances.Cnf`` or a ``CleanCnf``): weights in
     {-1, 0, 1}, ``network_depth(k, m)`` matrices; ``F(s) = 1`` on a satisfying ``s`` in {-1,1}^n.
 
-    >>> from instances import Cnf
+    >>> from nsad.instances import Cnf
     >>> net = reduce(Cnf(3, [(1, -2, 3), (-1, 2)]))
     >>> net.depth == network_depth(3, 2), net.widths
     (True, (8, 5, 3, 1, 1))
@@ -500,10 +501,10 @@ def assignment_from_model(model, num_vars: int) -> tuple[bool, ...]:
 
 
 def reference_value(cnf, x) -> Fraction:
-    """THEORY.md section 2's ``F(x)`` computed from the formula, exactly (Python loop: a reference
+    """docs/theory.md section 2's ``F(x)`` computed from the formula, exactly (Python loop: a reference
     for tests, not for scale). ``x``: ints, Fractions or floats (taken at their exact value).
 
-    >>> from instances import Cnf
+    >>> from nsad.instances import Cnf
     >>> reference_value(Cnf(2, [(1, 2), (-1,)]), (Fraction(-1, 2), 3))
     Fraction(1, 2)
     >>> reference_value(Cnf(2, []), (-2, 5)), reference_value(Cnf(2, [(1,), ()]), (1, 1))
@@ -545,7 +546,7 @@ def certificate_from_model(cnf, net: ReluNetwork, model) -> Certificate:
     Raises ``ReductionError`` when the formula has an empty clause, the model falsifies a clause,
     or the network does not realise this formula's reduction.
 
-    >>> from instances import Cnf
+    >>> from nsad.instances import Cnf
     >>> cnf = Cnf(3, [(1, -2), (2, 3)])
     >>> cert = certificate_from_model(cnf, reduce(cnf), [1, 2, -3])
     >>> cert.points, cert.gradients

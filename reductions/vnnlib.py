@@ -5,7 +5,7 @@ together. A verifier answers ``sat`` when some input in the box gives outputs th
 condition (a counterexample, here a *witness*), ``unsat`` when none does.
 
 **The reduction property.** For the network ``F`` of a CNF formula over ``n`` variables
-(``reductions.sat_to_relu.reduce``, THEORY.md section 2) and a threshold ``t`` in ``(0, 1]``
+(``reductions.sat_to_relu.reduce``, docs/theory.md section 2) and a threshold ``t`` in ``(0, 1]``
 (default ``1/2``)::
 
     exists x in [-1, 1]^n with F(x) >= t
@@ -54,6 +54,8 @@ True
 
 from __future__ import annotations
 
+from nsad.errors import VnnlibError
+
 import os
 import re
 from dataclasses import dataclass
@@ -78,8 +80,6 @@ __all__ = [
 DEFAULT_THRESHOLD = Fraction(1, 2)
 
 
-class VnnlibError(ValueError):
-    """A user error about a VNN-LIB property: bad syntax, unsupported shape, bad threshold."""
 
 
 def exact_number(v, what: str = "number") -> Fraction:
@@ -119,7 +119,7 @@ def decimal(v) -> str:
     >>> decimal(Fraction(1, 3))
     Traceback (most recent call last):
     ...
-    reductions.vnnlib.VnnlibError: 1/3 has no finite decimal expansion; VNN-LIB numbers are decimals
+    nsad.errors.VnnlibError: 1/3 has no finite decimal expansion; VNN-LIB numbers are decimals
     """
     f = Fraction(v)
     d = f.denominator
@@ -230,7 +230,7 @@ def reduction_property(source, threshold=DEFAULT_THRESHOLD) -> BoxProperty:
     >>> reduction_property(3, 0)
     Traceback (most recent call last):
     ...
-    reductions.vnnlib.VnnlibError: the threshold must lie in (0, 1], got 0
+    nsad.errors.VnnlibError: the threshold must lie in (0, 1], got 0
     """
     t = exact_number(threshold, "threshold")
     if not 0 < t <= 1:
@@ -404,7 +404,7 @@ def parse_vnnlib(text: str, name: str = "<string>") -> BoxProperty:
     >>> parse_vnnlib("(declare-const X_0 Real)\\n(declare-const Y_0 Real)\\n(assert (or (>= Y_0 1)))")
     Traceback (most recent call last):
     ...
-    reductions.vnnlib.VnnlibError: <string>:3: unsupported assertion 'or'; only '<=' and '>=' comparisons, possibly in one 'and'
+    nsad.errors.VnnlibError: <string>:3: unsupported assertion 'or'; only '<=' and '>=' comparisons, possibly in one 'and'
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
@@ -488,7 +488,7 @@ def read_vnnlib(path) -> BoxProperty:
     >>> read_vnnlib("/nonexistent.vnnlib")
     Traceback (most recent call last):
     ...
-    reductions.vnnlib.VnnlibError: /nonexistent.vnnlib: no such file
+    nsad.errors.VnnlibError: /nonexistent.vnnlib: no such file
     """
     name = os.fspath(path)
     try:
@@ -507,8 +507,8 @@ def is_witness(prop: BoxProperty, net, x) -> bool:
     ``net`` is a ``networks.ReluNetwork``; ``x``: ints, Fractions, decimal strings or floats (floats at
     their shortest repr).
 
-    >>> from instances import Cnf
-    >>> from reductions.sat_to_relu import reduce
+    >>> from nsad.instances import Cnf
+    >>> from nsad.reductions.sat_to_relu import reduce
     >>> net = reduce(Cnf(2, [(1, 2), (-1,)]))
     >>> is_witness(reduction_property(net), net, [-0.5, 0.5]), is_witness(reduction_property(net), net, [1, 1])
     (True, False)

@@ -4,10 +4,10 @@ Every decider returns a :class:`solvers.verdict.Verdict`; backends live in one r
 (``FORMULA_SOLVERS``, ``NETWORK_DECIDERS``) with canonical names and aliases.
 """
 
-from solvers.formula import DEFAULT_FORMULA_SOLVER, FORMULA_SOLVERS, WrongModelError, check_model, solve_formula
-from solvers.network import NETWORK_DECIDERS, decide_network
-from solvers.registry import Registry, SolverError
-from solvers.verdict import SAT, SINGLETON, TWO, UNKNOWN, UNSAT, Verdict
+from nsad.solvers.formula.backends import DEFAULT_FORMULA_SOLVER, FORMULA_SOLVERS, WrongModelError, check_model, solve_formula
+from nsad.solvers.network.table import NETWORK_DECIDERS, decide_network
+from nsad.solvers.registry import Registry, SolverError
+from nsad.solvers.verdict import SAT, SINGLETON, TWO, UNKNOWN, UNSAT, Verdict
 
 __all__ = [
     "DEFAULT_FORMULA_SOLVER", "FORMULA_SOLVERS", "NETWORK_DECIDERS", "Registry", "SolverError", "Verdict",

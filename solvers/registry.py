@@ -7,17 +7,17 @@
 >>> reg.canonical("beta")
 Traceback (most recent call last):
 ...
-solvers.registry.SolverError: unknown widget 'beta'; choose one of: alpha (a)
+nsad.errors.SolverError: unknown widget 'beta'; choose one of: alpha (a)
 """
 
 from __future__ import annotations
+
+from nsad.errors import SolverError
 
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 
-class SolverError(ValueError):
-    """A user error about solvers: unknown backend, bad option, missing optional package."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Answers are plain strings, the same as in the CLI's JSON:
 * network deciders: ``"two-subgradients"``, ``"singleton"``, ``"unknown"``.
 
 ``complete`` says whether the method that produced the answer is complete *for this input*
-(THEORY.md section 3): a MILP's singleton answer holds up to the solver's tolerance and says so in
+(docs/theory.md section 3): a MILP's singleton answer holds up to the solver's tolerance and says so in
 ``reason``.
 
 >>> v = Verdict(answer=SAT, backend="cadical195", seconds=0.01, model=(True, False))

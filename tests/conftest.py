@@ -1,18 +1,26 @@
 """Shared fixtures for the whole test suite.
 
 * ``tests_data_dir``: ``tests/data`` (small files no one here wrote, each folder with its provenance).
-* ``satlib_dir``: the full SATLIB copy in ``../shared/data/satlib`` next to the checkout; tests that
-  use it are skipped when it is absent (e.g. on a fresh clone).
+* ``satlib_dir``: the complete SATLIB sets uf20-91, uf50-218 and uuf50-218 in
+  ``tests/data/satlib-full`` (see its ``PROVENANCE.md``).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
+
+# Test modules are imported as ``tests.<folder>.<module>`` (pytest's importlib mode); worker processes
+# that unpickle a test's task function must find them too, whatever the working directory. The
+# root goes last on the path, and the session check below fails the run if a project folder is
+# ever imported under its bare name from there.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.append(str(REPO_ROOT))
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +31,16 @@ def tests_data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def satlib_dir() -> Path:
-    """``<checkout>/../shared/data/satlib`` (uf20-91, uf50-218, uuf50-218), or skip the test."""
-    path = REPO_ROOT.parent / "shared" / "data" / "satlib"
-    if not path.is_dir():
-        pytest.skip(f"SATLIB data not found at {path}")
-    return path
+    """``tests/data/satlib-full`` (uf20-91, uf50-218, uuf50-218, complete)."""
+    return TESTS_DIR / "data" / "satlib-full"
+
+
+_BARE = ("networks", "instances", "reductions", "solvers", "experiments")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if any module of the project was imported under a bare folder name."""
+    bare = sorted(m for m in sys.modules if m.split(".")[0] in _BARE)
+    if bare:
+        print(f"\nmodules imported outside the nsad package: {', '.join(bare[:10])}", file=sys.stderr)
+        session.exitstatus = 1

@@ -20,7 +20,7 @@ import json
 import sys
 import tempfile
 
-from experiments.commands._common import positive_float, positive_int
+from nsad.experiments.commands._common import positive_float, positive_int
 
 
 def _ints(text: str) -> list[int]:
@@ -83,9 +83,9 @@ def register(sub) -> None:
 
 
 def run_deciders(args) -> int:
-    from experiments.bench_deciders import DEFAULT_SIZES, bench_deciders, deciders, format_table, prepare_instances, summarize
-    from experiments.progress import Progress
-    from solvers import FORMULA_SOLVERS
+    from nsad.experiments.bench_deciders import DEFAULT_SIZES, bench_deciders, deciders, format_table, prepare_instances, summarize
+    from nsad.experiments.progress import Progress
+    from nsad.solvers import FORMULA_SOLVERS
 
     solver = FORMULA_SOLVERS.canonical(args.solver)
     methods = [deciders().canonical(m) for m in args.methods]
@@ -111,7 +111,7 @@ def run_deciders(args) -> int:
 
 
 def run_fallback(args) -> int:
-    from experiments.bench_deciders import bench_fallback
+    from nsad.experiments.bench_deciders import bench_fallback
 
     rows = bench_fallback(args.sizes, seed=args.seed, limit=args.limit, method=args.method, family=args.family)
     if args.json:
@@ -130,7 +130,7 @@ def run_fallback(args) -> int:
 def run_engine(args) -> int:
     import json
 
-    from experiments.bench_engine import measure
+    from nsad.experiments.bench_engine import measure
 
     res = measure(workers=args.workers, n=args.n, count=args.count)
     if args.json:

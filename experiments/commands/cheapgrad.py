@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
+from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
 def register(sub) -> None:
-    from experiments.cheapgrad import DEFAULT_NS, FAMILIES
+    from nsad.experiments.cheapgrad import DEFAULT_NS, FAMILIES
 
     p = sub.add_parser(
         "cheapgrad", help="the cheap gradient principle: backward / evaluation stays flat in n",
@@ -38,10 +38,10 @@ def _fmt(v, spec):
 
 
 def run(args) -> int:
-    from experiments import ad_store
-    from experiments.cheapgrad import QUICK_NS, flatness, plot, run_grid
-    from experiments.matmul_bench import blas_info
-    from experiments.progress import Progress
+    from nsad.experiments import store as ad_store
+    from nsad.experiments.cheapgrad import QUICK_NS, flatness, plot, run_grid
+    from nsad.experiments.matmul_bench import blas_info
+    from nsad.experiments.progress import Progress
 
     ns, repeats, min_sample = args.ns, args.repeats, args.min_sample
     if args.quick:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from experiments.commands._common import emit_json
+from nsad.experiments.commands._common import emit_json
 
 
 def register(sub) -> None:
@@ -19,7 +19,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from networks import Certificate, NetworkError, ReluNetwork, check
+    from nsad.networks import Certificate, NetworkError, ReluNetwork, check
 
     net = ReluNetwork.load(args.network)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from experiments.commands._common import emit_json, nonneg_int, positive_int
+from nsad.experiments.commands._common import emit_json, nonneg_int, positive_int
 
 
 def register(sub) -> None:
@@ -26,12 +26,12 @@ def register(sub) -> None:
 
 def load_network(path: str):
     """A ReluNetwork from an .npz file, or the reduction of a DIMACS formula."""
-    from networks import ReluNetwork
+    from nsad.networks import ReluNetwork
 
     name = os.path.basename(path).lower()
     if name.endswith((".cnf", ".cnf.gz", ".dimacs")):
-        from instances import read_dimacs
-        from reductions.sat_to_relu import reduce
+        from nsad.instances import read_dimacs
+        from nsad.reductions.sat_to_relu import reduce
 
         return reduce(read_dimacs(path))
     return ReluNetwork.load(path)
@@ -40,7 +40,7 @@ def load_network(path: str):
 def run(args) -> int:
     import sys
 
-    from experiments.clarke_plot import analyse, format_report, plot, public
+    from nsad.experiments.clarke_plot import analyse, format_report, plot, public
 
     net = load_network(args.network)
     net.require_scalar()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from experiments.commands._common import emit_json, for_each_file, positive_float
+from nsad.experiments.commands._common import emit_json, for_each_file, positive_float
 
 
 def register(sub) -> None:
     p = sub.add_parser("decide", help="decide whether dF(0) has two elements, from the network alone",
                        description="Decide, for each network, whether its Clarke subdifferential at 0 has two "
-                       "distinct elements (THEORY.md section 3). Two-subgradient answers carry a certificate "
+                       "distinct elements (docs/theory.md section 3). Two-subgradient answers carry a certificate "
                        "checked exactly; 'complete' says whether the method is complete for that network. "
                        "With --json: one object per file and line.")
     p.add_argument("networks", nargs="+", help="network files (.npz)")
@@ -21,8 +21,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from networks import ReluNetwork
-    from solvers import NETWORK_DECIDERS, decide_network
+    from nsad.networks import ReluNetwork
+    from nsad.solvers import NETWORK_DECIDERS, decide_network
 
     if args.method is not None:
         NETWORK_DECIDERS.canonical(args.method)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 
-from experiments.commands._common import emit_json
+from nsad.experiments.commands._common import emit_json
 
 _CNF_SUFFIXES = (".cnf", ".cnf.gz", ".dimacs", ".dimacs.gz")
 
@@ -30,7 +30,7 @@ def register(sub) -> None:
 
     q = kind.add_parser("onnx", help="a network (.npz) or formula (.cnf) to ONNX",
                         description="Write a ReLU network as ONNX (MatMul or Gemm + Relu, opset 17). A DIMACS "
-                        "formula is reduced first (THEORY.md section 2).")
+                        "formula is reduced first (docs/theory.md section 2).")
     q.add_argument("source", help="network (.npz) or DIMACS formula (.cnf, .cnf.gz)")
     q.add_argument("--out", required=True, help="output ONNX file")
     q.add_argument("--dtype", choices=("float32", "float64"), default=None,
@@ -72,11 +72,11 @@ def register(sub) -> None:
 
 def _load_network(path: str):
     """A network from ``.npz``, or the reduction network of a DIMACS formula; also the formula."""
-    from networks import ReluNetwork
+    from nsad.networks import ReluNetwork
 
     if path.lower().endswith(_CNF_SUFFIXES):
-        from instances import read_dimacs
-        from reductions.sat_to_relu import reduce
+        from nsad.instances import read_dimacs
+        from nsad.reductions.sat_to_relu import reduce
 
         cnf = read_dimacs(path)
         return reduce(cnf), cnf
@@ -96,7 +96,7 @@ def run(args) -> int:
 
 
 def _run_onnx(args) -> int:
-    from networks.onnx_io import save_onnx
+    from nsad.networks.onnx_io import save_onnx
 
     t0 = time.perf_counter()
     net, cnf = _load_network(args.source)
@@ -111,7 +111,7 @@ def _run_onnx(args) -> int:
 
 
 def _run_vnnlib(args) -> int:
-    from reductions.vnnlib import VnnlibError, decimal, reduction_property, write_vnnlib
+    from nsad.reductions.vnnlib import VnnlibError, decimal, reduction_property, write_vnnlib
 
     if (args.source is None) == (args.inputs is None):
         raise VnnlibError("give either a source file (.npz or .cnf) or --inputs N")
@@ -132,7 +132,7 @@ def _run_vnnlib(args) -> int:
 
 
 def _run_vnncomp(args) -> int:
-    from experiments.vnncomp import build_vnncomp
+    from nsad.experiments.vnncomp import build_vnncomp
 
     t0 = time.perf_counter()
     records = build_vnncomp(args.suite, args.out, timeout=args.timeout, threshold=args.threshold,
@@ -149,7 +149,7 @@ def _run_vnncomp(args) -> int:
 
 
 def _run_npz(args) -> int:
-    from networks.onnx_io import load_onnx
+    from nsad.networks.onnx_io import load_onnx
 
     t0 = time.perf_counter()
     net = load_onnx(args.source)

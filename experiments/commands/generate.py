@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 
-from experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
+from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
 def register(sub) -> None:
@@ -54,14 +54,14 @@ def _atomic_write(path: str, text: str) -> None:
 
 
 def run(args) -> int:
-    from instances import GENERATORS, expected_label, format_dimacs
+    from nsad.instances import GENERATORS, expected_label, format_dimacs
 
     family = {"random": "random-ksat", "planted": "planted-ksat"}[args.family]
     gen = GENERATORS[family]
     os.makedirs(args.out, exist_ok=True)
     records = []
     width = len(str(args.count - 1))
-    from experiments.progress import Progress
+    from nsad.experiments.progress import Progress
 
     with Progress(args.count, f"generate {family}", enabled=args.count >= 200) as bar:
         for i in range(args.count):
@@ -82,7 +82,7 @@ def run(args) -> int:
 
 
 def run_suite(args) -> int:
-    from instances.suites import generate_suite
+    from nsad.instances.suites import generate_suite
 
     return _report(generate_suite(args.spec, args.out, overwrite=args.force), args)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
+from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
 def register(sub) -> None:
-    from experiments.matmul_bench import DEFAULT_DTYPES, DEFAULT_PS, DEFAULT_WIDTHS
+    from nsad.experiments.matmul_bench import DEFAULT_DTYPES, DEFAULT_PS, DEFAULT_WIDTHS
 
     p = sub.add_parser(
         "matmul", help="time batched directional derivatives against the same matrix products",
@@ -40,9 +40,9 @@ def _fmt(v, spec=".3f"):
 
 
 def run(args) -> int:
-    from experiments import ad_store
-    from experiments.matmul_bench import QUICK_PS, QUICK_WIDTHS, blas_info, plot, run_grid, torch_available
-    from experiments.progress import Progress
+    from nsad.experiments import store as ad_store
+    from nsad.experiments.matmul_bench import QUICK_PS, QUICK_WIDTHS, blas_info, plot, run_grid, torch_available
+    from nsad.experiments.progress import Progress
 
     widths, ps, repeats, min_sample = args.widths, args.ps, args.repeats, args.min_sample
     if args.quick:

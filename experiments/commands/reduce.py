@@ -1,10 +1,10 @@
-"""`nsad reduce FORMULA.cnf --out NET.npz`: the 3-SAT -> ReLU reduction (THEORY.md section 2)."""
+"""`nsad reduce FORMULA.cnf --out NET.npz`: the 3-SAT -> ReLU reduction (docs/theory.md section 2)."""
 
 from __future__ import annotations
 
 import time
 
-from experiments.commands._common import emit_json
+from nsad.experiments.commands._common import emit_json
 
 
 def register(sub) -> None:
@@ -18,8 +18,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from instances import read_dimacs
-    from reductions.sat_to_relu import reduce
+    from nsad.instances import read_dimacs
+    from nsad.reductions.sat_to_relu import reduce
 
     cnf = read_dimacs(args.formula)
     t0 = time.perf_counter()

@@ -13,7 +13,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from experiments.report import build_report
+    from nsad.experiments.report import build_report
 
     res = build_report(args.db, args.out)
     print(f"{res['rows']} verification rows; wrote {len(res['files'])} files to {args.out}:")

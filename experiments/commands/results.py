@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 
 def run_tables(args) -> int:
-    from experiments.store import ResultStore
+    from nsad.experiments.store import ResultStore
 
     with ResultStore(args.db, readonly=True) as store:
         for name in store.tables():
@@ -32,7 +32,7 @@ def run_tables(args) -> int:
 
 
 def run_export(args) -> int:
-    from experiments.store import ResultStore, StoreError
+    from nsad.experiments.store import ResultStore, StoreError
 
     with ResultStore(args.db, readonly=True) as store:
         if args.table not in store.tables():

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from experiments.commands._common import nonneg_int, positive_float, positive_int
+from nsad.experiments.commands._common import nonneg_int, positive_float, positive_int
 
 
 def register(sub) -> None:
-    from experiments.scale import DEFAULT_COUNT, DEFAULT_N, DEFAULT_RATIOS
+    from nsad.experiments.scale import DEFAULT_COUNT, DEFAULT_N, DEFAULT_RATIOS
 
     p = sub.add_parser("scale", help="phase-transition and time-vs-n experiments (network vs formula side)",
                        description="Run the phase-transition grid (fraction satisfiable vs clause ratio, both "
@@ -29,15 +29,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from experiments.commands.verify import execute
-    from experiments.verify import expand_grid
-    from solvers import FORMULA_SOLVERS, NETWORK_DECIDERS
+    from nsad.experiments.commands.verify import executor_options
+    from nsad.experiments.grid import run_grid
+    from nsad.experiments.verify import expand_grid
+    from nsad.solvers import FORMULA_SOLVERS, NETWORK_DECIDERS
 
     methods = [NETWORK_DECIDERS.canonical(m) if m else None for m in args.methods]
     tasks = expand_grid(args.n, args.ratios, args.count, args.seed, methods=methods,
                         solver=FORMULA_SOLVERS.canonical(args.solver), time_limit=args.time_limit,
                         experiment="scale")
-    summary = execute(tasks, args, label="scale")
+    summary = run_grid(tasks, args.db, executor_options(args), label="scale")
     print(summary.table())
     print(f"\n{len(summary.rows)} tasks; rows in {args.db}; plots: nsad report --db {args.db}", file=sys.stderr)
     return 0 if summary.ok else 1

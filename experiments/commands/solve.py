@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from experiments.commands._common import emit_json, for_each_file, positive_float
+from nsad.experiments.commands._common import emit_json, for_each_file, positive_float
 
 
 def register(sub) -> None:
@@ -20,15 +20,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from instances import read_dimacs
-    from solvers import FORMULA_SOLVERS, solve_formula
+    from nsad.instances import read_dimacs
+    from nsad.solvers import FORMULA_SOLVERS, solve_formula
 
     solver = FORMULA_SOLVERS.canonical(args.solver)  # fail fast on an unknown name
 
     def one(path: str) -> int:
         cnf = read_dimacs(path)
         if args.proof:
-            from solvers.proof import solve_with_proof
+            from nsad.solvers.formula.proof import solve_with_proof
 
             v = solve_with_proof(cnf, solver=solver, time_limit=args.time_limit)
         else:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 
-from experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
+from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
 def register(sub) -> None:
-    from experiments.verify import DEFAULT_COUNT, DEFAULT_N, DEFAULT_RATIOS
+    from nsad.experiments.verify import DEFAULT_COUNT, DEFAULT_N, DEFAULT_RATIOS
 
     p = sub.add_parser(
         "verify", help="verify the reduction end to end on random 3-SAT formulas",
@@ -41,55 +40,25 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def execute(tasks, args, *, label: str = "verify", on_row=None):
-    """Run tasks with resume, the chosen executor and a progress bar; return the Summary."""
-    from experiments.progress import Progress
-    from experiments.runner import make_executor
-    from experiments.store import ResultStore
-    from experiments.verify import Summary, failure_row, run_task
+def executor_options(args):
+    """The executor options of the common ``--workers/--scheduler/--time-limit/--memory-limit`` flags."""
+    from nsad.experiments.grid import ExecutorOptions
 
-    summary = Summary()
-    with ResultStore(args.db) as store:
-        done = {} if getattr(args, "no_resume", False) else {
-            r["key"]: r for r in store.rows("verify") if not r.get("error")}
-        todo = [t for t in tasks if t.key not in done]
-        for t in tasks:
-            if t.key in done:
-                summary.add(done[t.key])
-        if done and len(todo) < len(tasks):
-            print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} tasks already in {args.db}", file=sys.stderr)
-        if not todo:
-            return summary
-        # each decider call gets the soft limit; the whole task is killed (SIGKILL) after both could run
-        hard_limit = 2 * args.time_limit + 1.0 if args.time_limit else None
-        executor = make_executor(args.workers, args.scheduler, time_limit=hard_limit,
-                                 memory_limit_mb=args.memory_limit)
-        try:
-            with Progress(len(todo), label) as bar:
-                for _t, row in executor.map(run_task, todo, on_failure=failure_row):
-                    store.put("verify", row)
-                    summary.add(row)
-                    tag = "error" if row.get("error") else (
-                        "DISAGREE" if row.get("agree") == 0 else row.get("formula_answer") or "?")
-                    bar.update(tag)
-                    if on_row is not None:
-                        on_row(row)
-        finally:
-            if hasattr(executor, "close"):
-                executor.close()
-    return summary
+    return ExecutorOptions(workers=args.workers, scheduler=args.scheduler, time_limit=args.time_limit,
+                           memory_limit_mb=args.memory_limit)
 
 
 def run(args) -> int:
-    from experiments.verify import expand_grid
-    from solvers import FORMULA_SOLVERS, NETWORK_DECIDERS
+    from nsad.experiments.grid import run_grid
+    from nsad.experiments.verify import expand_grid
+    from nsad.solvers import FORMULA_SOLVERS, NETWORK_DECIDERS
 
     solver = FORMULA_SOLVERS.canonical(args.solver)
     method = NETWORK_DECIDERS.canonical(args.method) if args.method else None
     tasks = expand_grid(args.n, args.ratio, args.count, args.seed, method=method, solver=solver,
                         time_limit=args.time_limit, proofs=args.proofs)
     on_row = (lambda row: emit_json({k: v for k, v in row.items() if k != "details"})) if args.json else None
-    summary = execute(tasks, args, on_row=on_row)
+    summary = run_grid(tasks, args.db, executor_options(args), resume=not args.no_resume, on_row=on_row)
     if args.json:
         emit_json({"summary": summary.groups(), "ok": summary.ok, "db": args.db})
     else:

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from experiments.cli import main
-from networks import ReluNetwork
+from nsad.experiments.cli import main
+from nsad.networks import ReluNetwork
 
 
 def run_cli(capsys, *argv):
@@ -64,7 +64,7 @@ def test_matmul_table_output_without_db(tmp_path, capsys, monkeypatch):
 
 
 def test_torch_is_skipped_cleanly_when_absent(monkeypatch):
-    from experiments import matmul_bench
+    from nsad.experiments import matmul_bench
 
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     assert not matmul_bench.torch_available()
@@ -74,7 +74,7 @@ def test_torch_is_skipped_cleanly_when_absent(monkeypatch):
 
 def test_torch_reference_when_installed():
     pytest.importorskip("torch")
-    from experiments import matmul_bench
+    from nsad.experiments import matmul_bench
 
     row = matmul_bench.measure(8, 2, "float64", repeats=1, use_torch=True, min_sample=0.0)
     assert row["t_torch"] > 0 and row["ratio_torch"] > 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.bench_deciders import (
+from nsad.experiments.bench_deciders import (
     bench_deciders,
     bench_fallback,
     deciders,
@@ -16,8 +16,8 @@ from experiments.bench_deciders import (
     random_integer_network,
     summarize,
 )
-from experiments.cli import main
-from networks.simplify import certify, simplify
+from nsad.experiments.cli import main
+from nsad.solvers.network.simplify import certify, simplify
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "satlib"
 

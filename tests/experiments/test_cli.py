@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from experiments.cli import main
-from experiments.store import ResultStore, StoreError
+from nsad.experiments.cli import main
+from nsad.experiments.store import ResultStore, StoreError
 
 
 def run_cli(capsys, *argv):
@@ -140,7 +140,7 @@ def test_batch_goes_on_after_a_bad_file(tmp_path, capsys, formulas):
 
 
 def test_console_script_has_help():
-    res = subprocess.run([sys.executable, "-m", "experiments.cli", "--help"], capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "nsad", "--help"], capture_output=True, text=True)
     assert res.returncode == 0
     for cmd in ("generate", "reduce", "solve", "decide", "check", "verify"):
         assert cmd in res.stdout

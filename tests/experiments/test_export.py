@@ -11,13 +11,13 @@ import pytest
 
 pytest.importorskip("onnx")
 
-from experiments import cli  # noqa: E402
-from experiments.vnncomp import VnncompError, build_vnncomp, read_instances_csv  # noqa: E402
-from instances import Cnf, format_dimacs, read_dimacs  # noqa: E402
-from networks import ReluNetwork  # noqa: E402
-from networks.onnx_io import load_onnx  # noqa: E402
-from reductions.sat_to_relu import reduce  # noqa: E402
-from reductions.vnnlib import read_vnnlib, reduction_property  # noqa: E402
+from nsad.experiments import cli  # noqa: E402
+from nsad.experiments.vnncomp import VnncompError, build_vnncomp, read_instances_csv  # noqa: E402
+from nsad.instances import Cnf, format_dimacs, read_dimacs  # noqa: E402
+from nsad.networks import ReluNetwork  # noqa: E402
+from nsad.networks.onnx_io import load_onnx  # noqa: E402
+from nsad.reductions.sat_to_relu import reduce  # noqa: E402
+from nsad.reductions.vnnlib import read_vnnlib, reduction_property  # noqa: E402
 
 FORMULAS = {
     "sat-a.cnf": (Cnf(3, [(1, -2), (2, 3), (-1, -3)]), "sat"),
@@ -166,7 +166,7 @@ def test_cli_errors_are_one_line(run, tmp_path, monkeypatch, argv, match):
 
 
 def test_vnncomp_from_a_generated_suite(tmp_path):
-    from instances.suites import generate_suite
+    from nsad.instances.suites import generate_suite
 
     (tmp_path / "s.toml").write_text('seed = 3\n[[family]]\nname = "php"\nholes = [2]\n'
                                      '[[family]]\nname = "planted-ksat"\nn = 6\nm = 20\ncount = 2\n')

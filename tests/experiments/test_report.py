@@ -6,8 +6,8 @@ import csv
 import io
 import json
 
-from experiments.cli import main
-from experiments.scale import growth_rate
+from nsad.experiments.cli import main
+from nsad.experiments.scale import growth_rate
 
 
 def test_scale_then_report_and_export(tmp_path, capsys):

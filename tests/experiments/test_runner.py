@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.runner import LocalExecutor
-from experiments.store import ResultStore
+from nsad.experiments.runner import LocalExecutor
+from nsad.experiments.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +70,7 @@ def _stable(row):
 def test_sigkill_part_way_then_resume_equals_uninterrupted(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     killed_db, clean_db = tmp_path / "killed.db", tmp_path / "clean.db"
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", *VERIFY_ARGS, "--db", str(killed_db)],
+    proc = subprocess.Popen([sys.executable, "-m", "nsad", *VERIFY_ARGS, "--db", str(killed_db)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.time() + 120
@@ -86,11 +86,11 @@ def test_sigkill_part_way_then_resume_equals_uninterrupted(tmp_path):
     proc.wait()
     partial = _rows(killed_db)
     assert 0 < len(partial) < 24, "the run should have been killed part-way"
-    res = subprocess.run([sys.executable, "-m", "experiments.cli", *VERIFY_ARGS, "--db", str(killed_db)],
+    res = subprocess.run([sys.executable, "-m", "nsad", *VERIFY_ARGS, "--db", str(killed_db)],
                          env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "resuming" in res.stderr
-    res = subprocess.run([sys.executable, "-m", "experiments.cli", *VERIFY_ARGS, "--db", str(clean_db)],
+    res = subprocess.run([sys.executable, "-m", "nsad", *VERIFY_ARGS, "--db", str(clean_db)],
                          env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     resumed, clean = _rows(killed_db), _rows(clean_db)
@@ -102,7 +102,7 @@ def test_sigkill_part_way_then_resume_equals_uninterrupted(tmp_path):
 
 def test_dask_and_local_give_identical_rows(tmp_path):
     pytest.importorskip("dask.distributed")
-    from experiments.cli import main
+    from nsad.experiments.cli import main
 
     args = ["verify", "--n", "4", "5", "--count", "3", "--seed", "9"]
     assert main(args + ["--db", str(tmp_path / "local.db"), "--workers", "2"]) == 0
@@ -114,7 +114,7 @@ def test_dask_and_local_give_identical_rows(tmp_path):
 
 def test_time_limit_rows_are_unknown_not_lost(tmp_path, monkeypatch):
     """A task killed at the limit becomes an UNKNOWN row with its reason."""
-    from experiments.verify import VerifyTask, failure_row
+    from nsad.experiments.verify import VerifyTask, failure_row
 
     row = failure_row(VerifyTask(1, 0, 5, 4.26), "time limit 3 s exceeded; killed with SIGKILL")
     assert row["network_answer"] == row["formula_answer"] == "unknown" and row["agree"] is None
@@ -124,9 +124,37 @@ def test_time_limit_rows_are_unknown_not_lost(tmp_path, monkeypatch):
 
 
 def test_engine_benchmark_reports_its_figures():
-    from experiments.bench_engine import measure
+    from nsad.experiments.bench_engine import measure
 
     res = measure(workers=2, tasks=50, kills=1, time_limit=0.2, n=8, count=6)
     assert res["verify_formulas"] == 6 and res["verify_problems"] == 0
     assert res["kill_delay_s_median"] is not None and 0 <= res["kill_delay_s_median"] < 10
     assert res["overhead_ms_per_task"] > 0
+
+
+def test_version_1_databases_are_rekeyed_and_resume(tmp_path):
+    """Schema 1 keyed the default decider's tasks with ``method = None``; schema 2 re-keys those rows
+    so that a resumed run neither re-runs them nor duplicates them."""
+    import sqlite3
+
+    from nsad.experiments.grid import ExecutorOptions, run_grid
+    from nsad.experiments.store import ResultStore, _v1_key
+    from nsad.experiments.verify import expand_grid, run_task
+
+    db = tmp_path / "old.db"
+    tasks = expand_grid([5], [4.26], count=3, seed=2)
+    with ResultStore(db) as store:
+        for t in tasks:
+            row = run_task(t)
+            spec = dict(run_seed=t.run_seed, index=t.index, n=t.n, ratio=t.ratio, k=t.k, family=t.family,
+                        solver=t.solver, experiment=t.experiment, proofs=t.proofs)
+            row.update(key=_v1_key(spec), method="default")
+            store.put("verify", row)
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version=1")
+    summary = run_grid(tasks, str(db), ExecutorOptions(workers=1), progress=False)
+    with ResultStore(db, readonly=True) as store:
+        rows = list(store.rows("verify"))
+        version = store.conn.execute("PRAGMA user_version").fetchone()[0]
+    assert version == 2 and len(rows) == 3 and len(summary.rows) == 3
+    assert {r["key"] for r in rows} == {t.key for t in tasks} and {r["method"] for r in rows} == {"portfolio"}

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instances import Cnf, CnfError
+from nsad.instances import Cnf, CnfError
 
 
 def reference_satisfied(clauses, assignment) -> bool:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from instances import Cnf, DimacsError, format_dimacs, parse_dimacs, random_ksat, read_dimacs, write_dimacs
-from instances.dimacs import _PROVENANCE, _parse_fast, _parse_slow
+from nsad.instances import Cnf, DimacsError, format_dimacs, parse_dimacs, random_ksat, read_dimacs, write_dimacs
+from nsad.instances.dimacs import _PROVENANCE, _parse_fast, _parse_slow
 
 # ------------------------------------------------------------------------------ malformed inputs
 MALFORMED = [
@@ -240,7 +240,7 @@ def test_format_large_variable_numbers_use_the_sparse_vocabulary():
 def test_version_line_uses_the_installed_version(monkeypatch):
     import importlib.metadata as md
 
-    from instances.dimacs import nsad_version
+    from nsad.instances.dimacs import nsad_version
 
     nsad_version.cache_clear()  # the version is looked up once per process
     monkeypatch.setattr(md, "version", lambda name: "9.8.7")

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pysat.solvers import Solver
 
-from instances import Cnf, CnfError, formula_rng, planted_ksat, parse_dimacs, format_dimacs
-from instances.families import (
+from nsad.instances import Cnf, CnfError, formula_rng, planted_ksat, parse_dimacs, format_dimacs
+from nsad.instances.families import (
     FAMILIES,
     FAMILY_ALIASES,
     expected_label,

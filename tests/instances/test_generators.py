@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instances import (
+from nsad.instances import (
     FAMILY_ALIASES,
     GENERATORS,
     Cnf,
@@ -253,7 +253,7 @@ def test_provenance_survives_dimacs(generator):
 
 # -------------------------------------------------------------------------------- registry
 def test_registry():
-    from instances.families import FAMILIES
+    from nsad.instances.families import FAMILIES
 
     assert dict(GENERATORS) == {"random-ksat": random_ksat, "planted-ksat": planted_ksat, **FAMILIES}
     with pytest.raises(TypeError):

@@ -1,4 +1,4 @@
-"""Real data: SATLIB uniform random 3-SAT (tests/data/satlib always; ../shared/data/satlib when present)."""
+"""Real data: SATLIB uniform random 3-SAT (tests/data/satlib and the complete sets in tests/data/satlib-full)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from instances import format_dimacs, parse_dimacs, read_dimacs
+from nsad.instances import format_dimacs, parse_dimacs, read_dimacs
 
 SETS = {"uf20-91": (20, 91, 1000), "uf50-218": (50, 218, 100), "uuf50-218": (50, 218, 100)}
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pysat.solvers import Solver
 
-from instances import CnfError, random_ksat, read_dimacs
-from instances.families import FAMILIES, expected_label
-from instances.suites import (
+from nsad.instances import CnfError, random_ksat, read_dimacs
+from nsad.instances.families import FAMILIES, expected_label
+from nsad.instances.suites import (
     MANIFEST,
     MANIFEST_KEYS,
     THRESHOLD_RATIOS,

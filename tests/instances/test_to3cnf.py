@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pysat.solvers import Solver
 
-from instances import Cnf, CnfError, planted_ksat, random_ksat
-from instances.families import expected_label, pigeonhole
-from instances.to3cnf import Lift, to_3cnf
+from nsad.instances import Cnf, CnfError, planted_ksat, random_ksat
+from nsad.instances.families import expected_label, pigeonhole
+from nsad.instances.to3cnf import Lift, to_3cnf
 
 
 @st.composite

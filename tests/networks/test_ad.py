@@ -1,4 +1,4 @@
-"""The AD engines: directional derivatives, backward, LD-derivatives, op counts (THEORY.md 1, 4, 5)."""
+"""The AD engines: directional derivatives, backward, LD-derivatives, op counts (docs/theory.md 1, 4, 5)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from networks import NetworkError, ReluNetwork
-from networks._engine import PreparedNetwork, prepare
-from networks.backward import backward
-from networks.clarke import backprop_at_zero
-from networks.costs import (BACKWARD_RATIO, OpCount, backward_ops, column_cost, directional_ops,
+from nsad.networks import NetworkError, ReluNetwork
+from nsad.networks.ad.engine import PreparedNetwork, prepare
+from nsad.networks.ad.backward import backward
+from nsad.networks.ad.clarke import backprop_at_zero
+from nsad.networks.ad.costs import (BACKWARD_RATIO, OpCount, backward_ops, column_cost, directional_ops,
                             evaluation_ops, forward_gradient_ops, lexicographic_ops)
-from networks.forward import (check_directional_derivatives, difference_quotient, directional_derivatives,
+from nsad.networks.ad.forward import (check_directional_derivatives, difference_quotient, directional_derivatives,
                               forward_pass)
-from networks.lexicographic import lexicographic_derivative, lexicographic_point, solve_right_exact
-from networks.primitives import ReLU
-from networks.reference import Graph
+from nsad.networks.ad.lexicographic import lexicographic_derivative, lexicographic_point, solve_right_exact
+from nsad.networks.ad.primitives import ReLU
+from nsad.networks.ad.reference import Graph
 
 SMALL = settings(max_examples=25, deadline=None)
 
@@ -348,7 +348,7 @@ def test_lexicographic_rule_orders_the_directions():
 
 
 # ---------------------------------------------------------------------------------------------
-# op counts (THEORY.md "Cost model")
+# op counts (docs/theory.md "Cost model")
 # ---------------------------------------------------------------------------------------------
 @SMALL
 @given(st.integers(0, 10 ** 6), st.integers(1, 5), st.integers(0, 9))

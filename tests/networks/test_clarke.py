@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from networks import NetworkError, ReluNetwork
-from networks.backward import backward
-from networks.clarke import (affine_dimension, backprop_at_zero, clarke_subdifferential_at_zero,
+from nsad.networks import NetworkError, ReluNetwork
+from nsad.networks.ad.backward import backward
+from nsad.networks.ad.clarke import (affine_dimension, backprop_at_zero, clarke_subdifferential_at_zero,
                              conservative_gradients_at_zero, hull_vertices)
-from networks.lexicographic import lexicographic_derivative
+from nsad.networks.ad.lexicographic import lexicographic_derivative
 
 ABS = ReluNetwork([[[1], [-1]], [[1, 1]]])
 
@@ -68,8 +68,8 @@ def test_unsatisfiable_style_network_zero_clarke_but_nonzero_backprop():
 
 def _reduce_or_skip():
     try:
-        from instances import Cnf
-        from reductions.sat_to_relu import reduce
+        from nsad.instances import Cnf
+        from nsad.reductions.sat_to_relu import reduce
     except ImportError as exc:  # pragma: no cover - the reduction is another package
         pytest.skip(f"reduction not available: {exc}")
     return Cnf, reduce
@@ -110,7 +110,7 @@ def test_pieces_are_sound_and_cover_sampled_gradients(seed):
 
 
 def test_finds_a_thin_piece_that_sampling_on_the_grid_misses():
-    # F = relu(min(2 x2 - x1, x1 - x2)) (THEORY.md section 3): 0 on {-1,0,1}^2, yet F(3/4, 1/2) = 1/4
+    # F = relu(min(2 x2 - x1, x1 - x2)) (docs/theory.md section 3): 0 on {-1,0,1}^2, yet F(3/4, 1/2) = 1/4
     net = ReluNetwork([[[-1, 2], [1, -2], [-2, 3]], [[1, -1, -1]], [[1]]])
     assert all(net.evaluate_exact(list(p)) == 0 for p in itertools.product((-1, 0, 1), repeat=2))
     assert net.evaluate_exact([Fraction(3, 4), Fraction(1, 2)]) == Fraction(1, 4)

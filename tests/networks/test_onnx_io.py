@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from networks import NetworkError, ReluNetwork  # noqa: E402
-from networks import onnx_io  # noqa: E402
-from networks.onnx_io import (  # noqa: E402
+from nsad.networks import NetworkError, ReluNetwork  # noqa: E402
+from nsad.networks import onnx_io  # noqa: E402
+from nsad.networks.onnx_io import (  # noqa: E402
     OPSET, OnnxUnavailableError, evaluate_onnx, from_onnx, load_onnx, save_onnx, to_onnx)
 
 
@@ -60,8 +60,8 @@ def test_onnxruntime_agrees_with_F(net, seed):
 
 
 def test_reduction_network_export_is_exact_on_the_cube():
-    from instances import random_ksat
-    from reductions.sat_to_relu import reduce
+    from nsad.instances import random_ksat
+    from nsad.reductions.sat_to_relu import reduce
 
     cnf = random_ksat(5, m=18, seed=3)
     net = reduce(cnf)

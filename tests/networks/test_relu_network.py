@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from networks import Certificate, NetworkError, ReluNetwork, check
+from nsad.networks import Certificate, NetworkError, ReluNetwork, check
 
 
 def abs_net():

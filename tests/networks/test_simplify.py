@@ -1,4 +1,4 @@
-"""The exact simplifier (networks.simplify) and the program value (networks.program).
+"""The exact simplifier (solvers.network.simplify) and the program value (solvers.network.program).
 
 Every test that simplifies compares the program with the network by exact evaluation (ints and
 Fractions) on the whole grid {-1, 0, 1}^n (small n) and on random rational points.
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from instances import Cnf, random_ksat
-from networks import NetworkError, ReluNetwork
-from networks.program import MAX, SUM, Program, ProgramBuilder, ProgramError
-from networks.simplify import LATTICE, RELU_LATTICE, SimplifyError, certify, simplify
-from reductions.sat_to_relu import clean, reduce, reference_value
+from nsad.instances import Cnf, random_ksat
+from nsad.networks import NetworkError, ReluNetwork
+from nsad.solvers.network.program import MAX, SUM, Program, ProgramBuilder, ProgramError
+from nsad.solvers.network.simplify import LATTICE, RELU_LATTICE, SimplifyError, certify, simplify
+from nsad.reductions.sat_to_relu import clean, reduce, reference_value
 
 
 def points(n: int, rng, k: int = 12, grid_max: int = 6) -> list:
@@ -36,7 +36,7 @@ def assert_same(net: ReluNetwork, p: Program, pts) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# networks that compute THEORY.md section 2's F in other valid ways
+# networks that compute docs/theory.md section 2's F in other valid ways
 # ------------------------------------------------------------------------------------------------
 def _lin(*terms):
     out: dict = {}

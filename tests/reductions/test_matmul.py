@@ -1,4 +1,4 @@
-"""Matrix multiplication through directional derivatives (THEORY.md section 4)."""
+"""Matrix multiplication through directional derivatives (docs/theory.md section 4)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from networks import NetworkError
-from networks.forward import directional_derivatives
-from reductions.matmul import build, multiply, recover
+from nsad.networks import NetworkError
+from nsad.networks.ad.forward import directional_derivatives
+from nsad.reductions.matmul import build, multiply, recover
 
 
 @settings(max_examples=30, deadline=None)

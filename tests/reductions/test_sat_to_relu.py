@@ -1,4 +1,4 @@
-"""THEORY.md section 2, checked: brute force on small formulas, properties, certificates, errors.
+"""docs/theory.md section 2, checked: brute force on small formulas, properties, certificates, errors.
 
 The brute-force formulas (n <= 6) cover every special case of the reduction: empty clauses, no
 clauses, only tautologies, only unit clauses, unused variables, repeated and complementary literals.
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from instances import Cnf, random_ksat
-from networks import Certificate, ReluNetwork, check
-from reductions.sat_to_relu import (
+from nsad.instances import Cnf, random_ksat
+from nsad.networks import Certificate, ReluNetwork, check
+from nsad.reductions.sat_to_relu import (
     CleanCnf,
     ReductionError,
     assignment_from_model,
@@ -305,7 +305,7 @@ def test_units_and_nonzeros_are_linear():
 
 def test_rows_are_built_sorted():
     # the builder hands ReluNetwork canonical CSR (sorted, no duplicates), so its sort is a no-op
-    from reductions.sat_to_relu import _matrices
+    from nsad.reductions.sat_to_relu import _matrices
 
     cnf = Cnf(5, [(5, 1), (4, -2, 3), (1,), (-5, 3, 2, 1), (2, 1), (3,), (-4, -1)])
     for M in _matrices(clean(cnf)):
@@ -315,7 +315,7 @@ def test_rows_are_built_sorted():
 
 
 def test_large_formula_structure_and_planted_value():
-    from instances import planted_ksat
+    from nsad.instances import planted_ksat
 
     cnf = planted_ksat(20000, m=85000, seed=1)
     net = reduce(cnf)

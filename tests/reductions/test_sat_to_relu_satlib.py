@@ -12,9 +12,9 @@ import re
 import pytest
 from pysat.solvers import Solver
 
-from instances import read_dimacs
-from networks import check
-from reductions.sat_to_relu import (
+from nsad.instances import read_dimacs
+from nsad.networks import check
+from nsad.reductions.sat_to_relu import (
     ReductionError,
     assignment_from_model,
     certificate_from_model,

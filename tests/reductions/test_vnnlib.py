@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instances import Cnf
-from reductions.sat_to_relu import decode, reduce
-from reductions.vnnlib import (
+from nsad.instances import Cnf
+from nsad.reductions.sat_to_relu import decode, reduce
+from nsad.reductions.vnnlib import (
     BoxProperty, OutputBound, VnnlibError, decimal, format_vnnlib, is_witness, parse_vnnlib, read_vnnlib,
     reduction_property, write_vnnlib)
 
@@ -33,7 +33,7 @@ def test_threshold_must_be_a_decimal_in_the_unit_interval(bad):
 
 
 def test_reduction_property_sources():
-    from networks import ReluNetwork
+    from nsad.networks import ReluNetwork
 
     assert reduction_property(ReluNetwork([[[1, 1, 1]]])).n_inputs == 3
     with pytest.raises(VnnlibError, match="scalar network"):

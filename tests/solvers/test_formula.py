@@ -1,4 +1,4 @@
-"""Formula deciders (solvers.formula): every registered backend against brute force, models, limits.
+"""Formula deciders (solvers.formula.backends): every registered backend against brute force, models, limits.
 
 Brute force here is pure Python (itertools over all assignments), independent of the library's
 ``exhaustive`` backend and of ``Cnf.satisfied_by``.
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instances import Cnf, random_ksat, read_dimacs
-from solvers.formula import (
+from nsad.instances import Cnf, random_ksat, read_dimacs
+from nsad.solvers.formula.backends import (
     DEFAULT_FORMULA_SOLVER,
     FORMULA_SOLVERS,
     CpsatBackend,
@@ -29,8 +29,8 @@ from solvers.formula import (
     check_model,
     solve_formula,
 )
-from solvers.registry import SolverError
-from solvers.verdict import SAT, UNKNOWN, UNSAT
+from nsad.solvers.registry import SolverError
+from nsad.solvers.verdict import SAT, UNKNOWN, UNSAT
 
 ALL = list(FORMULA_SOLVERS)
 PYSAT = [name for name in ALL if isinstance(FORMULA_SOLVERS.get(name), PysatBackend)]
@@ -284,7 +284,7 @@ def test_a_dying_solver_process_gives_unknown(monkeypatch):
     assert v.answer == UNKNOWN and v.reason == "solver process killed by SIGKILL"
     monkeypatch.setattr(PysatBackend, "run", lambda self, *args: os._exit(3))
     v = solve_formula(Cnf(1, [(1,)]), "minisat22", isolate=True)
-    assert v.answer == UNKNOWN and v.reason == "solver process ended with exit code 3 and no answer"
+    assert v.answer == UNKNOWN and v.reason == "solver process ended with exit code 3 and no result"
 
 
 def test_an_error_in_the_child_process_is_raised(monkeypatch):

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instances import Cnf
-from networks import ReluNetwork, check
-from reductions.sat_to_relu import reduce
-from solvers import marabou
-from solvers.marabou import MarabouRun, decide_marabou, register, run_child, shifted_network
-from solvers.registry import Registry, SolverError
+from nsad.instances import Cnf
+from nsad.networks import ReluNetwork, check
+from nsad.reductions.sat_to_relu import reduce
+from nsad.solvers.network import marabou
+from nsad.solvers.network.marabou import MarabouRun, decide_marabou, run_child, shifted_network
+from nsad.solvers.registry import SolverError
 
 pytest.importorskip("onnx")
 needs_marabou = pytest.mark.skipif(not marabou.available(), reason="maraboupy is not installed (extra 'marabou')")
@@ -42,7 +42,7 @@ def _gone(pid: int) -> bool:
 def test_child_ignoring_sigterm_is_killed_with_its_children(tmp_path):
     pids = tmp_path / "pids"
     res = run_child(_STUBBORN, [pids], 1.5)
-    assert res.status == "killed" and res.returncode is None
+    assert res.status == "timeout" and res.exit_code == -9
     parent, kid = map(int, pids.read_text().split())
     for _ in range(100):  # the orphaned grandchild is reaped by init shortly after the kill
         if _gone(parent) and _gone(kid):
@@ -55,7 +55,7 @@ def test_child_crash_and_success():
     crash = run_child("raise RuntimeError('marabou exploded')", [], 30)
     assert crash.status == "crashed" and "marabou exploded" in crash.stderr_tail
     ok = run_child("import sys; sys.exit(0)", [], 30)
-    assert ok.status == "ok" and ok.returncode == 0
+    assert ok.status == "ok" and ok.exit_code == 0
 
 
 @settings(max_examples=25, deadline=None)
@@ -141,10 +141,11 @@ def test_networks_not_evidently_nonnegative_ask_both_sides(monkeypatch):
     assert calls[1]["output_upper"] == -0.5 and calls[1]["output_lower"] is None
 
 
-def test_register():
-    reg = Registry("network decider")
-    register(reg)
-    assert reg.get("marabou") is decide_marabou
+def test_declared_in_the_decider_table():
+    from nsad.solvers.network.table import DECIDERS
+
+    spec = DECIDERS.get("marabou")
+    assert spec.decide is decide_marabou and spec.peer and spec.singleton == "numerical"
 
 
 # ------------------------------------------------------------------------------ real Marabou runs
@@ -177,8 +178,8 @@ def test_marabou_agrees_with_pysat_on_tiny_reductions(cnf):
 
 @needs_marabou
 def test_marabou_reads_our_vnnlib(tmp_path):
-    from networks.onnx_io import save_onnx
-    from reductions.vnnlib import is_witness, reduction_property, write_vnnlib
+    from nsad.networks.onnx_io import save_onnx
+    from nsad.reductions.vnnlib import is_witness, reduction_property, write_vnnlib
 
     net = reduce(Cnf(2, [(1, 2), (-1,)]))
     save_onnx(net, tmp_path / "n.onnx")
@@ -192,16 +193,16 @@ def test_marabou_reads_our_vnnlib(tmp_path):
 
 @needs_marabou
 def test_marabou_on_a_network_that_is_not_a_reduction():
-    # THEORY.md section 3: relu(min(2 x2 - x1, x1 - x2)) passes the axis test and peaks at 1/4 on the box
+    # docs/theory.md section 3.4: relu(min(2 x2 - x1, x1 - x2)) passes the axis test and peaks at 1/4 on the box
     net = ReluNetwork([[[-1, 2], [1, -2], [-2, 3]], [[1, -1, -1]], [[1]]])
     v = decide_marabou(net, time_limit=30, threshold=Fraction(1, 8))
     assert v.answer == "two-subgradients" and v.complete and check(net, v.certificate)
 
 
 def test_plugs_into_decide_network(monkeypatch):
-    from solvers import network
+    from nsad.solvers.network import table as network
 
-    assert "marabou" in network.NETWORK_DECIDERS  # registered by solvers.network itself
+    assert "marabou" in network.NETWORK_DECIDERS  # registered by solvers.network.table itself
     calls = _fake(monkeypatch, MarabouRun("unsat", 0.1))
     v = network.decide_network(reduce(Cnf(1, [(1,), (-1,)])), "marabou", time_limit=5, threshold="1/4")
     assert v.answer == "singleton" and v.backend == "marabou" and calls[0]["output_lower"] == 0.25

@@ -1,4 +1,4 @@
-"""Network deciders (solvers.network*): hand-built networks, cross-checks between methods, limits."""
+"""Network deciders (solvers.network.table*): hand-built networks, cross-checks between methods, limits."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from networks import Certificate, NetworkError, ReluNetwork, check
-from solvers.network import DEFAULT_NETWORK_METHOD, NETWORK_DECIDERS, decide_network
-from solvers.network_certify import axis_test, certificate_from_points, certificate_from_witness, rationalise
-from solvers.network_exhaustive import count_sign_changing_units, strictly_feasible_exact
-from solvers.network_milp import encode_milp, interval_bounds
-from solvers.network_search import float_gradients
-from solvers.registry import SolverError
-from solvers.verdict import SINGLETON, TWO, UNKNOWN
+from nsad.networks import Certificate, NetworkError, ReluNetwork, check
+from nsad.solvers.network.table import DEFAULT_NETWORK_METHOD, NETWORK_DECIDERS, decide_network
+from nsad.solvers.network.certify import axis_test, certificate_from_points, certificate_from_witness, rationalise
+from nsad.solvers.network.exhaustive import count_sign_changing_units, strictly_feasible_exact
+from nsad.solvers.network.milp import encode_milp, interval_bounds
+from nsad.solvers.network.search import float_gradients
+from nsad.solvers.registry import SolverError
+from nsad.solvers.verdict import SINGLETON, TWO, UNKNOWN
 
 COMPLETE = ("milp", "milp-ortools", "exhaustive")
 ALL = COMPLETE + ("search",)
@@ -27,7 +27,7 @@ ALL = COMPLETE + ("search",)
 ABS_X1 = ReluNetwork([[[1, 0], [-1, 0]], [[1, 1]]])  # |x1| on R^2
 IDENTITY = ReluNetwork([[[1], [-1]], [[1, -1]]])  # relu(x) - relu(-x) = x
 ZERO_IN_DISGUISE = ReluNetwork([[[1], [2]], [[2, -1]]])  # 2 relu(x) - relu(2x) = 0
-# THEORY.md section 3: F(x) = relu(min(2 x2 - x1, x1 - x2)) with min(a, b) = relu(a) - relu(-a) - relu(a - b)
+# docs/theory.md section 3: F(x) = relu(min(2 x2 - x1, x1 - x2)) with min(a, b) = relu(a) - relu(-a) - relu(a - b)
 COUNTER = ReluNetwork([[[-1, 2], [1, -2], [-2, 3]], [[1, -1, -1]], [[1]]])
 
 
@@ -286,8 +286,8 @@ def test_ortools_backend_agrees_with_exhaustive(net):
 # -- reduction networks (needs reductions.sat_to_relu and instances) --------------------------------
 def test_complete_methods_agree_with_brute_force_satisfiability():
     """SAT iff two subgradients, on reduction networks (the deciders never see the formula)."""
-    sat_to_relu = pytest.importorskip("reductions.sat_to_relu")
-    instances = pytest.importorskip("instances")
+    from nsad.reductions import sat_to_relu
+    import nsad.instances as instances
     Cnf = instances.Cnf
     formulas = [
         Cnf(3, []),  # no clause: F = |x1|
@@ -342,7 +342,7 @@ def test_random_networks_cover_every_case_and_methods_agree():
 
 def test_milp_never_answers_with_an_unchecked_witness(monkeypatch):
     """A solver 'witness' where F(x) = a.x exactly cannot be certified: the answer is UNKNOWN."""
-    import solvers.network_milp as nm
+    import nsad.solvers.network.milp as nm
 
     def fake_side(enc, sign, tol, time_limit, strict, seed):
         x = np.zeros(enc.A.shape[1])

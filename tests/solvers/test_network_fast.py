@@ -1,7 +1,7 @@
-"""The fast network deciders (solvers.network_fast) and their encodings.
+"""The fast network deciders (solvers.network.grid) and their encodings.
 
 Ground truth: python-sat on the formula for reduction networks; the exact region enumeration
-(``exhaustive``) and the MILP of ``solvers.network`` for hand-built networks. Every
+(``exhaustive``) and the MILP of ``solvers.network.table`` for hand-built networks. Every
 two-subgradient answer's certificate is re-checked with ``networks.check``.
 """
 
@@ -13,24 +13,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instances import Cnf, random_ksat, read_dimacs
-from networks import ReluNetwork, check
-from networks.program import ProgramBuilder
-from networks.simplify import LATTICE, RELU_LATTICE, certify, simplify
-from reductions.sat_to_relu import clean, reduce
-from solvers import solve_formula
-from solvers.encode_cnf import EncodingError, encode_grid_cnf, grid_question
-from solvers.encode_cpsat import build_cpsat_grid
-from solvers.network_fast import (
+from nsad.instances import Cnf, random_ksat, read_dimacs
+from nsad.networks import ReluNetwork, check
+from nsad.solvers.network.program import ProgramBuilder
+from nsad.solvers.network.simplify import LATTICE, RELU_LATTICE, certify, simplify
+from nsad.reductions.sat_to_relu import clean, reduce
+from nsad.solvers import solve_formula
+from nsad.solvers.network.encode_cnf import EncodingError, encode_grid_cnf, grid_question
+from nsad.solvers.network.encode_cpsat import build_cpsat_grid
+from nsad.solvers.network.grid import (
     certificate_from_grid_witness,
     decide_cpsat_grid,
     decide_portfolio,
     decide_sat_grid,
     prepare,
     program_axis,
-    register,
 )
-from solvers.registry import Registry
 
 EXPECT = {"sat": "two-subgradients", "unsat": "singleton"}
 DATA = Path(__file__).resolve().parents[1] / "data" / "satlib"
@@ -116,7 +114,7 @@ def test_the_decider_reads_only_the_network(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------
-# the counterexample of THEORY.md section 3
+# the counterexample of docs/theory.md section 3
 # ------------------------------------------------------------------------------------------------
 COUNTER = ReluNetwork([[[-1, 2], [1, -2], [-2, 3]], [[1, -1, -1]], [[1]]])   # relu(min(2x2-x1, x1-x2))
 
@@ -242,9 +240,9 @@ def test_class_a_networks(n, expr, expected):
     prep = prepare(net)
     assert prep.grid is not None, str(prep.program)
     assert prep.grid.kind == LATTICE or not prep.grid.terms
-    from solvers.network import NETWORK_DECIDERS
+    from nsad.solvers.network.table import NETWORK_DECIDERS
 
-    exact = NETWORK_DECIDERS.get("exhaustive")(net)
+    exact = NETWORK_DECIDERS.get("exhaustive").decide(net)
     assert exact.answer == expected
     for decide in (decide_sat_grid, decide_cpsat_grid, decide_portfolio):
         v = decide(net)
@@ -286,9 +284,9 @@ def test_weighted_relu_lattice_class_b():
 
 def test_random_small_lattice_networks_against_the_milp():
     rng = np.random.default_rng(3)
-    from solvers.network import NETWORK_DECIDERS
+    from nsad.solvers.network.table import NETWORK_DECIDERS
 
-    milp = NETWORK_DECIDERS.get("milp")
+    milp = NETWORK_DECIDERS.get("milp").decide
 
     def rand_expr(d):
         if d == 0 or rng.random() < 0.25:
@@ -344,18 +342,16 @@ def test_time_limit_and_registry():
     net = reduce(cnf)
     v = decide_sat_grid(net, time_limit=30, solver="minisat22")
     assert v.answer in ("two-subgradients", "singleton")
-    reg = Registry("network decider")
-    register(reg)
-    assert reg.canonical("auto") == "portfolio" and reg.get("sat-grid") is decide_sat_grid
-    from solvers.network import decide_network  # options are validated against the signature
-    if "sat-grid" in __import__("solvers.network", fromlist=["NETWORK_DECIDERS"]).NETWORK_DECIDERS:
-        assert decide_network(net, "sat-grid").answer == v.answer
+    from nsad.solvers.network.table import DECIDERS, decide_network  # options checked against the table
+
+    assert DECIDERS.canonical("auto") == "portfolio" and DECIDERS.get("sat-grid").decide is decide_sat_grid
+    assert decide_network(net, "sat-grid").answer == v.answer
 
 
 def test_portfolio_survives_a_simplifier_failure(monkeypatch):
     """An internal error of the simplifier must not cost an answer: the portfolio falls back to the MILP."""
-    import solvers.network_fast as nf
-    from networks import ReluNetwork, check
+    import nsad.solvers.network.grid as nf
+    from nsad.networks import ReluNetwork, check
 
     def broken(net):
         raise RuntimeError("simulated simplifier bug")
@@ -368,10 +364,10 @@ def test_portfolio_survives_a_simplifier_failure(monkeypatch):
 
 def test_singleton_answers_can_rest_on_a_checked_drup_proof(monkeypatch):
     """With proof=True an UNSAT grid answer is only a singleton when its DRUP proof checks."""
-    import solvers.proof as proof_mod
-    from instances import Cnf
-    from reductions.sat_to_relu import reduce
-    from solvers.network_fast import decide_portfolio, decide_sat_grid
+    import nsad.solvers.formula.proof as proof_mod
+    from nsad.instances import Cnf
+    from nsad.reductions.sat_to_relu import reduce
+    from nsad.solvers.network.grid import decide_portfolio, decide_sat_grid
 
     net = reduce(Cnf(3, [(1, 2), (-1, 2), (1, -2), (-1, -2), (3,)]))  # UNSAT, not by unit clauses alone
     v = decide_sat_grid(net, proof=True)

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pysat.solvers import Solver
 
-from instances import Cnf, random_ksat, read_dimacs
-from solvers.proof import (
+from nsad.instances import Cnf, random_ksat, read_dimacs
+from nsad.solvers.formula.proof import (
     CHECKED,
     DEFAULT_PROOF_SOLVER,
     FAILED,
@@ -26,7 +26,7 @@ from solvers.proof import (
     proof_solvers,
     solve_with_proof,
 )
-from solvers.registry import SolverError
+from nsad.solvers.registry import SolverError
 
 
 # ------------------------------------------------------------------------------ the reference
@@ -338,7 +338,7 @@ def test_empty_formula_and_maplesat_quirk():
 
 @pytest.mark.parametrize("solver", ["cadical195", "glucose4"])  # a forked child / an in-process interrupt
 def test_time_limit_stops_hard_formulas(solver):
-    from instances.families import pigeonhole
+    from nsad.instances.families import pigeonhole
 
     verdict = solve_with_proof(pigeonhole(11), solver=solver, time_limit=0.3)
     assert verdict.answer == "unknown" and verdict.stats["proof"] == UNCHECKED

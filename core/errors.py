@@ -1,0 +1,75 @@
+"""The one error contract of nsad: every user-facing failure is an :class:`NsadError`.
+
+An ``NsadError`` carries a one-line message; where the failure has a place, the message starts
+with ``FILE:LINE: `` (or ``FILE: `` when no line applies) and the place is kept in ``location``.
+The command line turns any ``NsadError`` into ``nsad: error: <message>`` and exit code 2; an
+exception of any other type escaping a reader is a bug.
+
+Every subclass also derives from :class:`ValueError`, so ``except ValueError`` keeps working for
+code written before this module.
+
+>>> try:
+...     raise DimacsError("f.cnf", 3, "expected a literal")
+... except NsadError as exc:
+...     print(exc, "|", exc.location)
+f.cnf:3: expected a literal | f.cnf:3
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NsadError", "NetworkError", "CnfError", "DimacsError", "SolverError", "ReductionError", "VnnlibError",
+    "StoreError", "ExportError", "LimitError",
+]
+
+
+class NsadError(ValueError):
+    """Base of every user-facing error; ``location`` is ``FILE[:LINE]`` or ``None``."""
+
+    location: str | None = None
+
+
+class NetworkError(NsadError):
+    """A user error about a network: bad shapes or weights, a corrupt file, a bad certificate."""
+
+
+class CnfError(NsadError):
+    """A bad value for a formula, an assignment or a generator parameter (one-line message)."""
+
+
+class DimacsError(NsadError):
+    """Malformed DIMACS input; the message is ``FILE:LINE: what was expected``."""
+
+    def __init__(self, name: str, line: int, message: str):
+        super().__init__(f"{name}:{line}: {message}")
+        self.name = name
+        self.line = line
+        self.reason = message
+        self.location = f"{name}:{line}"
+
+    def __reduce__(self):  # picklable across processes (the default would call __init__(message))
+        return (type(self), (self.name, self.line, self.reason))
+
+
+class SolverError(NsadError):
+    """A user error about solvers: unknown backend, bad option, missing optional package."""
+
+
+class ReductionError(NsadError):
+    """A user error of the reduction: a bad formula or model, or no certificate exists."""
+
+
+class VnnlibError(NsadError):
+    """A user error about a VNN-LIB property: bad syntax, unsupported shape, bad threshold."""
+
+
+class StoreError(NsadError):
+    """The database file is unusable: not SQLite, another application's, a newer schema, unwritable."""
+
+
+class ExportError(NsadError):
+    """A user error building an export (a VNN-COMP folder: bad suite folder, manifest, output folder)."""
+
+
+class LimitError(NsadError):
+    """An input or a request exceeds a documented resource limit (the message names the limit)."""
