@@ -313,7 +313,7 @@ def bench_fallback(sizes: Iterable[int], seed: int = 0, limit: float = 60.0, met
 
     >>> rows = bench_fallback([3], limit=30)
     >>> rows[0]["answer"], rows[0]["backend"], rows[0]["complete"]
-    ('singleton', 'milp', True)
+    ('singleton', 'milp', False)
     """
     fn = deciders().get(method).decide
     rows = []

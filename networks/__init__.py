@@ -7,6 +7,6 @@ This package depends on nothing else in the project (the nonsmooth AD engine is 
 """
 
 from nsad.networks.certificate import Certificate, CheckResult, check
-from nsad.networks.relu_network import Linearization, NetworkError, ReluNetwork
+from nsad.networks.relu_network import Linearization, NetworkError, ReluNetwork, read_provenance
 
-__all__ = ["Certificate", "CheckResult", "Linearization", "NetworkError", "ReluNetwork", "check"]
+__all__ = ["Certificate", "CheckResult", "Linearization", "NetworkError", "ReluNetwork", "check", "read_provenance"]

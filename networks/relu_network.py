@@ -29,6 +29,7 @@ from nsad.errors import NetworkError
 from nsad.networks.exact import INT64_SAFE, integer_layers, row_abs_max
 
 import io
+import json
 import math
 import os
 import zipfile
@@ -453,14 +454,18 @@ class ReluNetwork:
         return self.linearize(x).gradient
 
     # -- files -----------------------------------------------------------------------------------
-    def save(self, path) -> None:
+    def save(self, path, *, provenance: dict | None = None) -> None:
         """Write the network to one ``.npz`` file (numpy's zip of ``.npy`` arrays, uncompressed).
 
         Layout, readable by any tool: ``n_layers`` (int64 scalar) and for each layer ``k = 1..L`` the
-        CSR parts ``M{k}_data``, ``M{k}_indices``, ``M{k}_indptr``, ``M{k}_shape`` (int64, 2 entries).
-        The file is written to a temporary name and renamed, so a crash never leaves half a file.
+        CSR parts ``M{k}_data``, ``M{k}_indices``, ``M{k}_indptr``, ``M{k}_shape`` (int64, 2 entries);
+        optionally ``provenance_json``, the UTF-8 bytes (uint8) of a JSON object saying where the
+        network came from (:func:`read_provenance`). The file is written to a temporary name and
+        renamed, so a crash never leaves half a file.
         """
         arrays = {"n_layers": np.array(self.depth, dtype=np.int64)}
+        if provenance is not None:
+            arrays["provenance_json"] = np.frombuffer(json.dumps(provenance, sort_keys=True).encode(), dtype=np.uint8)
         for k, M in enumerate(self._matrices, start=1):
             arrays[f"M{k}_data"] = np.asarray(M.data)
             arrays[f"M{k}_indices"] = np.asarray(M.indices)
@@ -550,3 +555,26 @@ class ReluNetwork:
         except (ValueError, TypeError) as exc:
             raise NetworkError(f"{name}: M{k} is not a valid CSR matrix: {exc}") from None
         return a
+
+
+def read_provenance(path) -> dict | None:
+    """The ``provenance_json`` object of a network file written by :meth:`ReluNetwork.save`, or None.
+
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "n.npz")
+    >>> ReluNetwork([[[1], [-1]], [[1, 1]]]).save(p, provenance={"family": "abs"})
+    >>> read_provenance(p)
+    {'family': 'abs'}
+    """
+    name = os.fspath(path)
+    try:
+        with np.load(name, allow_pickle=False) as z:
+            if "provenance_json" not in z.files:
+                return None
+            raw = z["provenance_json"]
+        obj = json.loads(bytes(np.asarray(raw, dtype=np.uint8)).decode("utf-8"))
+    except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        raise NetworkError(f"{name}: unreadable provenance ({exc})") from None
+    if not isinstance(obj, dict):
+        raise NetworkError(f"{name}: provenance must be a JSON object")
+    return obj

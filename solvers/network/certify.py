@@ -420,9 +420,11 @@ def axis_verdict(net: ReluNetwork, backend: str, t0: float, axis: AxisResult, st
     )
 
 
-def singleton(backend: str, t0: float, element: Sequence, stats: dict, reason: str, *, complete: bool = True) -> Verdict:
-    """A SINGLETON verdict with exact element ``element``."""
+def singleton(backend: str, t0: float, element: Sequence, stats: dict, reason: str, *, argument: str) -> Verdict:
+    """A SINGLETON verdict with exact element ``element``; ``argument`` says what it rests on
+    (:mod:`nsad.solvers.verdict`), and decides ``complete``."""
     return Verdict(
-        answer=SINGLETON, backend=backend, seconds=time.perf_counter() - t0, complete=complete,
+        answer=SINGLETON, backend=backend, seconds=time.perf_counter() - t0, complete=True,
         stats=dict(stats), element=tuple(exact(v) for v in element), reason=reason, kind="network",
+        argument=argument,
     )

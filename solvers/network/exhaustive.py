@@ -258,7 +258,7 @@ def decide_exhaustive(net: ReluNetwork, *, time_limit: float | None = None, max_
     stack = [(0, Z0, 0, [], identity, [], tuple(Fraction(0) for _ in range(n)))] if L > 1 else []
     if L == 1:
         g = tuple(_q(v) for v in W[0][0])
-        return singleton(backend, t0, g, stats, "exact: the network has no hidden layer")
+        return singleton(backend, t0, g, stats, "exact: the network has no hidden layer", argument="linear-form")
     while stack:
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             return unknown(backend, t0, f"time limit {time_limit} s reached after {stats['regions']} regions", stats)
@@ -310,4 +310,5 @@ def decide_exhaustive(net: ReluNetwork, *, time_limit: float | None = None, max_
         backend, t0, g, stats,
         f"exact: all {stats['regions']} activation regions have gradient a "
         "(feasibility decided by float LPs verified exactly, else an exact rational simplex)",
+        argument="enumeration",
     )

@@ -55,7 +55,8 @@ import numpy as np
 from nsad.networks import Certificate, NetworkError, ReluNetwork, check
 from nsad.networks.exact import dot
 from nsad.solvers.network.program import Program
-from nsad.solvers.network.simplify import LATTICE, RELU_LATTICE, GridClass, certify, simplify
+from nsad.solvers.network.normal_form import normal_form
+from nsad.solvers.network.simplify import LATTICE, RELU_LATTICE, GridClass, certify, lattice_of_normal_form, simplify
 from nsad.solvers.network.encode_cnf import EncodingError, encode_grid_cnf
 from nsad.solvers.network.certify import (
     AxisResult,
@@ -103,29 +104,47 @@ def prepare(net: ReluNetwork) -> Prepared:
 
     >>> from nsad.networks import ReluNetwork
     >>> prepare(ReluNetwork([[[1], [-1]], [[1, 1]]])).program.to_text()         # |x|
-    'max(-x1, x1)'
+    'max(x1, -x1)'
     >>> prepare(ReluNetwork([[[-1, 2], [1, -2], [-2, 3]], [[1, -1, -1]], [[1]]])).reason
     'not certified: the simplified program is neither a lattice program over signed coordinates nor a positive sum of relu of sign-commuting programs (docs/theory.md section 3)'
     """
     net.require_scalar()
     t0 = time.perf_counter()
+    stats: dict = {}
+    program = grid = None
+    # 1. the normal form (docs/theory.md section 3.5), then the lattice program read off it
     try:
-        program = simplify(net)
+        nf = normal_form(net)
+        stats.update(normal_form_seconds=time.perf_counter() - t0, normal_form_units=nf.n_units,
+                     normal_form_depth=nf.depth)
+        t1 = time.perf_counter()
+        program = lattice_of_normal_form(nf)
+        stats["lattice_seconds"] = time.perf_counter() - t1
+        if program is not None:
+            t2 = time.perf_counter()
+            grid = certify(program)
+            stats["certify_class_seconds"] = time.perf_counter() - t2
+            stats["path"] = "normal-form"
     except NetworkError as exc:
-        return Prepared(None, None, f"not simplified: {exc}", {"simplify_seconds": time.perf_counter() - t0})
-    except Exception as exc:  # a simplifier bug must never cost an answer: the portfolio falls back to the MILP
-        return Prepared(None, None, f"not simplified (internal error {type(exc).__name__}: {exc})",
-                        {"simplify_seconds": time.perf_counter() - t0, "simplify_error": repr(exc)})
-    t1 = time.perf_counter()
-    grid = certify(program)
-    t2 = time.perf_counter()
-    stats = {
-        "simplify_seconds": t1 - t0,
-        "certify_class_seconds": t2 - t1,
-        "program_nodes": program.n_nodes,
-        "program_operands": program.n_operands,
-        "grid_class": grid.kind if grid is not None else None,
-    }
+        stats["normal_form"] = f"not computed: {exc}"
+    except Exception as exc:  # a bug here must never cost an answer: the syntactic path and the fallbacks remain
+        stats["normal_form"] = f"internal error {type(exc).__name__}: {exc}"
+    # 2. the network as written (the simplifier reads the gadgets of the layered network)
+    if grid is None:
+        t3 = time.perf_counter()
+        try:
+            program = simplify(net)
+        except NetworkError as exc:
+            stats["simplify_seconds"] = time.perf_counter() - t3
+            return Prepared(None, None, f"not simplified: {exc}", stats)
+        except Exception as exc:  # a simplifier bug must never cost an answer: the portfolio falls back
+            stats.update(simplify_seconds=time.perf_counter() - t3, simplify_error=repr(exc))
+            return Prepared(None, None, f"not simplified (internal error {type(exc).__name__}: {exc})", stats)
+        t4 = time.perf_counter()
+        grid = certify(program)
+        stats.update(simplify_seconds=t4 - t3, certify_class_seconds=time.perf_counter() - t4, path="syntax")
+    stats.update(program_nodes=program.n_nodes, program_operands=program.n_operands,
+                 grid_class=grid.kind if grid is not None else None)
     reason = None if grid is not None else (
         "not certified: the simplified program is neither a lattice program over signed coordinates "
         "nor a positive sum of relu of sign-commuting programs (docs/theory.md section 3)"
@@ -375,7 +394,7 @@ def _sat_grid(net, time_limit, solver, seed, prep: Prepared, t0: float, proof: b
                  cnf_clauses=len(enc.clauses), solver=solver)
     if enc.trivial is False:
         return singleton(backend, t0, _element(prep, axis), stats,
-                         "exact: the simplified program is linear", complete=True)
+                         "exact: the simplified program is linear", argument="linear-form")
     remaining = _remaining(time_limit, t0)
     if remaining is not None and remaining <= 0:
         return unknown(backend, t0, f"time limit {time_limit} s reached before solving", stats)
@@ -393,8 +412,9 @@ def _sat_grid(net, time_limit, solver, seed, prep: Prepared, t0: float, proof: b
     stats.update(solve_seconds=time.perf_counter() - t2, solver_stats=v.stats)
     if v.answer == "unsat":
         return singleton(backend, t0, _element(prep, axis), stats,
-                         f"{solver} proved the grid question unsatisfiable ({_class_text(prep.grid)})",
-                         complete=True)
+                         f"{solver} proved the grid question unsatisfiable ({_class_text(prep.grid)})"
+                         + ("; its DRUP proof was checked" if proof else ""),
+                         argument="class+drup" if proof else "class+unsat")
     if v.answer == "unknown":
         return unknown(backend, t0, f"{solver}: {v.reason}", stats)
     s = enc.witness([i + 1 if b else -(i + 1) for i, b in enumerate(v.model)])
@@ -460,7 +480,7 @@ def decide_cpsat_grid(net: ReluNetwork, *, time_limit: float | None = None, work
     if certified:
         return singleton(backend, t0, _element(prep, axis), stats,
                          f"CP-SAT proved that no grid point has F(s) != a.s ({_class_text(prep.grid)})",
-                         complete=True)
+                         argument="class+unsat")
     return unknown(backend, t0, "no grid point has F(s) != a.s, but the network is not certified: "
                    "a grid search is not complete for it (docs/theory.md section 3)", stats)
 

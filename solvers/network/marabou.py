@@ -320,6 +320,6 @@ def decide_marabou(net: ReluNetwork, *, time_limit: float | None = None, thresho
     return singleton(
         BACKEND, t0, a, stats,
         f"Marabou (floating point) says {bound} on the box (t = {t}): a singleton up to the threshold, exact for "
-        f"reduction networks (docs/theory.md section 2)",
-        complete=True,
+        f"reduction networks (docs/theory.md section 2); a floating-point answer, not a proof",
+        argument="numerical",
     )

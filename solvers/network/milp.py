@@ -26,7 +26,7 @@ improving solution (``mip_max_improving_sols = 1``), so a witness ends the side 
 infeasible answer proves ``s (F - a.x) <= tol`` on the box, up to HiGHS's tolerances. Feasibility
 tolerances are tightened to ``1e-9`` (HiGHS's default ``1e-6`` lets a constraint violation of that
 size fake an objective of the same size, i.e. fake witnesses at ``tol = 1e-6``). Both sides
-infeasible: SINGLETON with element ``a``, ``complete=True``, and the ``reason`` says the answer holds
+infeasible: SINGLETON with element ``a``, ``complete=False`` (argument ``numerical``), and the ``reason`` says the answer holds
 up to the MILP tolerance. A witness becomes an exactly checked certificate
 (:func:`solvers.network.certify.certificate_from_witness`); a witness that cannot be certified is
 re-solved once with tighter tolerances and no early stop, then reported UNKNOWN. When the exact
@@ -40,7 +40,7 @@ on the box, carries cancelled), the answer is SINGLETON, exactly, without callin
 ('two-subgradients', True, 2)
 >>> v = decide_milp(ReluNetwork([[[1], [2]], [[2, -1]]]))           # 2 relu(x) - relu(2x) = 0
 >>> v.answer, v.element, v.reason
-('singleton', (0,), 'singleton up to MILP tolerance 1e-06: no x in [-1,1]^n with |F(x) - a.x| > 1e-06 (HiGHS via scipy)')
+('singleton', (0,), 'singleton up to MILP tolerance 1e-06: no x in [-1,1]^n with |F(x) - a.x| > 1e-06 (HiGHS via scipy); a numerical claim, not a proof')
 >>> decide_milp(ReluNetwork([[[1], [-1]], [[1, -1]]])).reason      # relu(x) - relu(-x) = x, a carry
 'exact: after exact rewriting (linear and dead units, carries) F(x) - a.x is identically 0'
 """
@@ -486,7 +486,7 @@ def _decide(net: ReluNetwork, backend: str, label: str, side, time_limit, tol, s
     enc = encode_milp(net, axis.a)
     stats.update(enc.stats, binaries=enc.n_binaries, encode_seconds=time.perf_counter() - t_enc)
     if enc.stats["exact_bounds"] and not np.any(enc.objective):
-        return singleton(backend, t0, axis.a, stats, _EXACT_LINEAR)
+        return singleton(backend, t0, axis.a, stats, _EXACT_LINEAR, argument="linear-form")
     stats.update(nodes=None, solve_seconds=0.0)
     for sign in (1, -1):
         key = "max" if sign > 0 else "min"
@@ -517,7 +517,9 @@ def _decide(net: ReluNetwork, backend: str, label: str, side, time_limit, tol, s
             stats[f"{key}_uncertified_witness"] = res.reason
     return singleton(
         backend, t0, axis.a, stats,
-        f"singleton up to MILP tolerance {tol:g}: no x in [-1,1]^n with |F(x) - a.x| > {tol:g} ({label})",
+        f"singleton up to MILP tolerance {tol:g}: no x in [-1,1]^n with |F(x) - a.x| > {tol:g} ({label}); "
+        "a numerical claim, not a proof",
+        argument="numerical",
     )
 
 

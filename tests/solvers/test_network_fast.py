@@ -356,9 +356,14 @@ def test_portfolio_survives_a_simplifier_failure(monkeypatch):
     def broken(net):
         raise RuntimeError("simulated simplifier bug")
 
-    monkeypatch.setattr(nf, "simplify", broken)
-    v = nf.decide_portfolio(ReluNetwork([[[1], [-1]], [[1, 1]]]))  # |x|
-    assert v.answer == "two-subgradients" and v.complete and check(ReluNetwork([[[1], [-1]], [[1, 1]]]), v.certificate)
+    absx = ReluNetwork([[[1], [-1]], [[1, 1]]])
+    monkeypatch.setattr(nf, "normal_form", broken)  # the normal-form path fails: the syntactic one answers
+    v = nf.decide_portfolio(absx)
+    assert v.answer == "two-subgradients" and v.complete and check(absx, v.certificate)
+    assert v.stats["path"] == "syntax" and "internal error RuntimeError" in v.stats["normal_form"]
+    monkeypatch.setattr(nf, "simplify", broken)  # both fail: the fallback answers
+    v = nf.decide_portfolio(absx)
+    assert v.answer == "two-subgradients" and v.complete and check(absx, v.certificate)
     assert "internal error RuntimeError" in str(v.stats.get("portfolio", "")) + str(v.reason)
 
 

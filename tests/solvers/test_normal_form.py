@@ -1,0 +1,169 @@
+"""The normal form under exact rewrites and the lattice program read off it (docs/theory.md 3.5).
+
+F is preserved exactly (random integer and dyadic networks, reduction networks); disguises built
+from the rewrites the normal form inverts give the same normal form up to C; deciders answer for
+the user's network (certificates checked on it, elements of its own subdifferential).
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nsad.instances import random_ksat, read_dimacs
+from nsad.networks import ReluNetwork, check
+from nsad.networks.disguise import disguise
+from nsad.reductions.sat_to_relu import reduce
+from nsad.solvers import decide_network, solve_formula
+from nsad.solvers.network.normal_form import layered_form, normal_form
+from nsad.solvers.network.simplify import certify, lattice_of_normal_form
+
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+INVERTED = ["identity-layer", "row-scale", "unit-split", "cancelling-group", "permute"]
+
+
+@st.composite
+def networks(draw, dyadic=False):
+    n = draw(st.integers(1, 4))
+    depth = draw(st.integers(1, 4))
+    widths = [n] + [draw(st.integers(1, 5)) for _ in range(depth - 1)] + [1]
+    mats = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        vals = draw(st.lists(st.integers(-3, 3), min_size=a * b, max_size=a * b))
+        M = np.array(vals, dtype=np.float64 if dyadic else np.int64).reshape(b, a)
+        if dyadic:
+            M = M / draw(st.sampled_from([1, 2, 4, 8]))
+        mats.append(M)
+    return ReluNetwork(mats)
+
+
+def _points(n, rng, count=12):
+    pts = [list(p) for p in itertools.product((-1, 0, 1), repeat=n)] if n <= 3 else []
+    pts += [[Fraction(int(rng.integers(-9, 10)), int(rng.integers(1, 5))) for _ in range(n)] for _ in range(count)]
+    return pts
+
+
+@SETTINGS
+@given(networks(), st.integers(0, 2**31))
+def test_the_normal_form_computes_C_times_F(net, seed):
+    rng = np.random.default_rng(seed)
+    nf = normal_form(net)
+    emitted = nf.to_network()
+    prog = lattice_of_normal_form(nf)
+    lf = layered_form(net)
+    assert nf.factor > 0 and lf.factor > 0
+    for x in _points(net.n_inputs, rng):
+        f = Fraction(net.evaluate_exact(x))
+        assert nf.evaluate_exact(x) == nf.factor * f
+        assert emitted.evaluate_exact(x) == nf.factor * f
+        assert lf.network.evaluate_exact(x) == lf.factor * f
+        if prog is not None:
+            assert prog.evaluate_exact(x) == f
+
+
+@SETTINGS
+@given(networks(dyadic=True), st.integers(0, 2**31))
+def test_dyadic_weights_are_exact(net, seed):
+    rng = np.random.default_rng(seed)
+    nf = normal_form(net)
+    for x in _points(net.n_inputs, rng, 6):
+        assert nf.evaluate_exact(x) == nf.factor * Fraction(net.evaluate_exact(x))
+
+
+def test_linear_networks_have_no_units():
+    carry = ReluNetwork([[[1], [-1]], [[3, -3]]])                      # 3x
+    nf = normal_form(carry)
+    assert nf.is_linear and nf.output_terms() == ((0, 1),) and nf.factor == Fraction(1, 3)
+    assert normal_form(ReluNetwork([[[1, 1], [-1, -1]], [[1, -1]]])).output_terms() == ((0, 1), (1, 1))
+    assert normal_form(ReluNetwork([[[1], [1]], [[1, -1]]])).is_linear      # identically 0
+
+
+@pytest.mark.parametrize("n", [5, 8, 20])
+@pytest.mark.parametrize("kind", INVERTED)
+def test_inverted_rewrites_give_the_same_normal_form_up_to_C(n, kind):
+    rng = np.random.default_rng(n)
+    for index in range(3):
+        net = reduce(random_ksat(n, ratio=4.26, seed=3, index=index))
+        nf = normal_form(net)
+        for seed in range(2):
+            mats, C, _steps = disguise(list(net.matrices), seed, kinds=[kind])
+            d = normal_form(ReluNetwork(mats))
+            assert d.signature() == nf.signature()
+            assert d.factor * C == nf.factor  # F_d = C F, so d's factor is nf's divided by C
+            x = rng.integers(-3, 4, size=n).tolist()
+            assert d.evaluate_exact(x) == d.factor * ReluNetwork(mats).evaluate_exact(x)
+
+
+def test_all_inverted_rewrites_at_once():
+    net = reduce(random_ksat(12, ratio=4.26, seed=0, index=4))
+    nf = normal_form(net)
+    for seed in range(4):
+        mats, C, _ = disguise(list(net.matrices), seed, kinds=INVERTED)
+        d = normal_form(ReluNetwork(mats))
+        assert d.signature() == nf.signature() and d.factor * C == nf.factor
+
+
+def test_reduction_programs_are_certified_through_the_normal_form(satlib_dir):
+    files = sorted((satlib_dir / "uf50-218").glob("*.cnf"))[:5] + sorted((satlib_dir / "uuf50-218").glob("*.cnf"))[:5]
+    rng = np.random.default_rng(0)
+    for f in files:
+        net = reduce(read_dimacs(f))
+        prog = lattice_of_normal_form(normal_form(net))
+        assert prog is not None and certify(prog) is not None
+        for _ in range(3):
+            x = rng.integers(-2, 3, size=50).tolist()
+            assert prog.evaluate_exact(x) == net.evaluate_exact(x)
+
+
+def _disguised_cases():
+    for n, index in [(10, 0), (10, 1), (20, 0), (20, 2), (30, 1)]:
+        yield n, index
+
+
+@pytest.mark.parametrize("n,index", list(_disguised_cases()))
+def test_the_default_decider_answers_for_the_disguised_network(n, index):
+    cnf = random_ksat(n, ratio=4.26, seed=11, index=index)
+    truth = solve_formula(cnf).answer
+    net = reduce(cnf)
+    for seed in range(2):
+        mats, C, _ = disguise(list(net.matrices), seed, kinds=INVERTED)
+        dn = ReluNetwork(mats)
+        v = decide_network(dn)
+        assert v.complete and v.argument in ("certificate", "class+unsat")
+        assert v.answer == ("two-subgradients" if truth == "sat" else "singleton")
+        if v.answer == "two-subgradients":
+            assert check(dn, v.certificate)
+        else:
+            assert v.element == (0,) * n
+
+
+def test_the_issue_reproduction_identity_layer_and_scaled_rows(tests_data_dir):
+    """uf50-01 (satisfiable), an identity layer [I; -I], [I, -I] after the second matrix, every hidden
+    row times 6: the default decider must say two-subgradients with a certificate checked on this
+    network (before the normal form it answered singleton from a MILP)."""
+    net = reduce(read_dimacs(tests_data_dir / "satlib" / "uf50-01.cnf"))
+    mats = list(net.matrices)
+    w = mats[1].shape[0]
+    eye = sp.identity(w, dtype=np.int64, format="csr")
+    mats = mats[:2] + [sp.vstack([eye, -eye]).tocsr(), sp.hstack([eye, -eye]).tocsr()] + mats[2:]
+    mats = [sp.csr_array(6 * M) if k < len(mats) - 1 else sp.csr_array(M) for k, M in enumerate(mats)]
+    dn = ReluNetwork(mats)
+    v = decide_network(dn)
+    assert v.answer == "two-subgradients" and v.complete and v.argument == "certificate" and check(dn, v.certificate)
+
+
+def test_milp_singletons_are_numerical():
+    zero = ReluNetwork([[[1, 1], [1, -1], [-1, 1], [-1, -1], [1, 0], [-1, 0], [0, 1], [0, -1]],
+                        [[1, 1, 1, 1, -2, -2, -2, -2]]])  # |a+b| + |a-b| - 2|a| - 2|b| ... not identically 0
+    v = decide_network(zero, "milp")
+    if v.answer == "singleton":
+        assert not v.complete and v.argument == "numerical"
+    ident = ReluNetwork([[[1], [-1]], [[1, -1]]])
+    assert decide_network(ident, "milp").argument == "linear-form"
