@@ -485,13 +485,20 @@ def decide_cpsat_grid(net: ReluNetwork, *, time_limit: float | None = None, work
                    "a grid search is not complete for it (docs/theory.md section 3)", stats)
 
 
+_CONFIRM_UNITS = 12  # exact enumeration confirms a MILP singleton up to this many sign-changing units
+
+
 def decide_portfolio(net: ReluNetwork, *, time_limit: float | None = None, seed: int = 0,
                      proof: bool = False) -> Verdict:
     """``portfolio``: the fastest method that is complete for this network.
 
     Certified networks go to ``sat-grid`` (CaDiCaL 1.9.5); the others, and certified ones that
-    ``sat-grid`` cannot encode (weights too large for its unary sums), to the complete MILP. The
-    verdict's ``backend`` is the method that answered and ``stats["portfolio"]`` says why.
+    ``sat-grid`` cannot encode (weights too large for its unary sums), to the MILP, whose
+    two-subgradient answers carry checked certificates; its singleton answers are numerical, and are
+    confirmed by exact enumeration when at most ``_CONFIRM_UNITS`` units change sign on the box
+    (then ``argument == "enumeration"``, complete), otherwise reported as ``numerical``,
+    ``complete: false``. The verdict's ``backend`` is the method that answered and
+    ``stats["portfolio"]`` says why.
 
     >>> from nsad.networks import ReluNetwork
     >>> v = decide_portfolio(ReluNetwork([[[1], [-1]], [[1, 1]]]))            # |x|
@@ -507,12 +514,25 @@ def decide_portfolio(net: ReluNetwork, *, time_limit: float | None = None, seed:
             return replace(v, seconds=time.perf_counter() - t0,
                            stats={**v.stats, "portfolio": f"certified {prep.grid.kind}: sat-grid is complete"})
         why = f"sat-grid could not answer ({v.reason})"
-    from nsad.solvers.network.milp import decide_milp as fn
+    from nsad.solvers.network.milp import decide_milp
 
-    name = "milp"
     remaining = _remaining(time_limit, t0)
     if remaining is not None and remaining <= 0:
         return unknown(PORTFOLIO, t0, f"time limit {time_limit} s reached", prep.stats)
-    v = fn(net, time_limit=remaining, seed=seed)
-    return replace(v, seconds=time.perf_counter() - t0,
-                   stats={**prep.stats, **v.stats, "portfolio": f"{why}; fell back to {name}"})
+    v = decide_milp(net, time_limit=remaining, seed=seed)
+    how = f"{why}; fell back to milp"
+    if v.answer == "singleton" and not v.complete:
+        # a MILP singleton is a numerical claim: confirm it exactly where enumeration is small enough
+        from nsad.solvers.network.exhaustive import count_sign_changing_units, decide_exhaustive
+
+        remaining = _remaining(time_limit, t0)
+        if count_sign_changing_units(net) <= _CONFIRM_UNITS and (remaining is None or remaining > 0):
+            e = decide_exhaustive(net, time_limit=remaining, max_units=_CONFIRM_UNITS, seed=seed)
+            if e.answer != "unknown":
+                return replace(e, seconds=time.perf_counter() - t0, stats={
+                    **prep.stats, **v.stats, **e.stats,
+                    "portfolio": f"{how}; its numerical singleton confirmed by exact enumeration"})
+            how += f"; exact enumeration could not confirm it ({e.reason})"
+        else:
+            how += "; too many sign-changing units to confirm it by exact enumeration: the answer stays numerical"
+    return replace(v, seconds=time.perf_counter() - t0, stats={**prep.stats, **v.stats, "portfolio": how})

@@ -167,3 +167,18 @@ def test_milp_singletons_are_numerical():
         assert not v.complete and v.argument == "numerical"
     ident = ReluNetwork([[[1], [-1]], [[1, -1]]])
     assert decide_network(ident, "milp").argument == "linear-form"
+
+
+def test_the_portfolio_confirms_small_numerical_singletons_exactly():
+    """An identically-zero network outside the certified classes: the MILP's singleton is numerical,
+    exact enumeration confirms it, so the portfolio's answer is exact."""
+    from nsad.experiments.bench_deciders import random_integer_network
+    from nsad.solvers.network.exhaustive import count_sign_changing_units
+    from nsad.solvers.network.grid import _CONFIRM_UNITS, decide_portfolio
+
+    net = random_integer_network(2, seed=0, family="zero")
+    assert count_sign_changing_units(net) <= _CONFIRM_UNITS
+    v = decide_portfolio(net)
+    assert v.answer == "singleton" and v.complete and v.argument == "enumeration"
+    assert v.element == (0, 0)
+    assert "confirmed by exact enumeration" in v.stats["portfolio"]
