@@ -43,7 +43,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 __all__ = ["FAMILIES", "prepare_instances", "bench_deciders", "deciders", "summarize", "format_table", "bench_fallback",
-           "random_integer_network", "DEFAULT_SIZES", "DEFAULT_METHODS"]
+           "random_integer_network", "DEFAULT_SIZES", "DEFAULT_METHODS", "compare_variants", "largest_answered"]
 
 DEFAULT_SIZES = (50, 100, 150, 200, 250)
 DEFAULT_METHODS = ("sat-grid",)
@@ -51,12 +51,14 @@ _EXPECT = {"sat": "two-subgradients", "unsat": "singleton"}
 
 
 def prepare_instances(workdir, files: Sequence[str] = (), sizes: Iterable[int] = (), count: int = 10,
-                      ratio: float = 4.26, seed: int = 0) -> list[dict]:
+                      ratio: float = 4.26, seed: int = 0, disguise_kinds: Sequence[str] | None = None) -> list[dict]:
     """Write each formula's network next to it; return one record per instance.
 
     Records: ``name``, ``cnf`` (path), ``npz`` (path), ``n``, ``m`` (clauses). Given files are read
     (``instances.read_dimacs``) and their networks written into ``workdir``; generated formulas are
-    written there too.
+    written there too. With ``disguise_kinds``, each network is also disguised
+    (:func:`nsad.networks.disguise.disguise_network`, seed ``SeedSequence([seed, j])`` for record
+    ``j``) into ``npz_disguised``, the steps in its provenance.
 
     >>> import tempfile
     >>> recs = prepare_instances(tempfile.mkdtemp(), sizes=[5], count=2, seed=1)
@@ -84,6 +86,17 @@ def prepare_instances(workdir, files: Sequence[str] = (), sizes: Iterable[int] =
             npz = work / f"{stem}.npz"
             reduce(cnf).save(npz)
             out.append({"name": stem, "cnf": str(path), "npz": str(npz), "n": int(n), "m": cnf.num_clauses})
+    if disguise_kinds:
+        from nsad.networks import ReluNetwork
+        from nsad.networks.disguise import disguise_network
+
+        for j, rec in enumerate(out):
+            net = ReluNetwork.load(rec["npz"])
+            dn, prov = disguise_network(net, np.random.SeedSequence([seed, j]), kinds=disguise_kinds,
+                                        source={"file": Path(rec["cnf"]).name})
+            path = Path(rec["npz"]).with_name(rec["name"] + "-disguised.npz")
+            dn.save(path, provenance=prov)
+            rec["npz_disguised"] = str(path)
     return out
 
 
@@ -124,13 +137,26 @@ def _breakdown(v, load: float) -> dict:
     """Seconds per step of the network side; a step the method did not run is ``None``."""
     st = v.stats
     out = {"load": load}
-    for k in ("simplify_seconds", "encode_seconds", "solve_seconds", "certify_seconds"):
+    for k in ("normal_form_seconds", "lattice_seconds", "simplify_seconds", "certify_class_seconds",
+              "encode_seconds", "solve_seconds", "certify_seconds"):
         val = st.get(k)
         out[k.replace("_seconds", "")] = float(val) if isinstance(val, (int, float)) else None
     return out
 
 
 def bench_deciders(records: Sequence[dict], methods: Sequence[str] = DEFAULT_METHODS, solver: str = "cadical195",
+                   *rest, variants: Sequence[str] = ("plain",), **kw):
+    """:func:`bench_one` over network variants: ``"plain"`` (the reduction's network) and
+    ``"disguised"`` (``npz_disguised`` of :func:`prepare_instances`); rows carry ``variant``."""
+    rows = []
+    for variant in variants:
+        recs = records if variant == "plain" else [{**r, "npz": r["npz_disguised"]} for r in records]
+        for row in bench_one(recs, methods, solver, *rest, **kw):
+            rows.append({**row, "variant": variant})
+    return rows
+
+
+def bench_one(records: Sequence[dict], methods: Sequence[str] = DEFAULT_METHODS, solver: str = "cadical195",
                    repeat: int = 1, time_limit: float | None = None, progress=None,
                    grid_solver: str | None = None) -> list[dict]:
     """Run both sides on every instance (module docstring); one row per (instance, method).
@@ -173,6 +199,7 @@ def bench_deciders(records: Sequence[dict], methods: Sequence[str] = DEFAULT_MET
                 "breakdown": _breakdown(nv, load), "agree": agree,
                 "certificate_ok": cert_ok if nv.answer == "two-subgradients" else None,
                 "grid_class": nv.stats.get("grid_class"),
+                "argument": nv.argument, "path": nv.stats.get("path"),
             })
             if progress is not None:
                 progress.update(nv.answer)
@@ -196,14 +223,14 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
     """
     groups: dict = {}
     for r in rows:
-        groups.setdefault((r["n"], r["method"]), []).append(r)
+        groups.setdefault((r["n"], r["method"], r.get("variant", "plain")), []).append(r)
     out = []
-    for (n, method), rs in sorted(groups.items()):
+    for (n, method, variant), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != "plain")):
         fmed = _median([r["formula_seconds"] for r in rs])
         nmed = _median([r["network_seconds"] for r in rs])
         parts = sorted({k for r in rs for k in r["breakdown"]})
         out.append({
-            "n": n, "method": method, "instances": len(rs),
+            "n": n, "method": method, "variant": variant, "instances": len(rs),
             "sat": sum(r["formula"] == "sat" for r in rs), "unsat": sum(r["formula"] == "unsat" for r in rs),
             "formula_median": fmed, "network_median": nmed,
             "ratio_of_medians": (nmed / fmed) if fmed else None,
@@ -214,7 +241,38 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
             "unknown": sum(r["agree"] is None for r in rs),
             "certificates_ok": sum(r["certificate_ok"] is True for r in rs),
             "certificates_failed": sum(r["certificate_ok"] is False for r in rs),
+            "network_unknown": sum(r["network"] == "unknown" for r in rs),
+            "batch_seconds": sum(r["network_seconds"] for r in rs),
+            "arguments": {a: sum(r.get("argument") == a for r in rs)
+                          for a in sorted({str(r.get("argument")) for r in rs if r.get("argument")})},
         })
+    return out
+
+
+def compare_variants(summary: Sequence[dict]) -> list[dict]:
+    """Per ``(n, method)`` with both variants: median and batch times of each, the ratios
+    disguised / plain, and the disguised variant's unknown count.
+
+    >>> s = [{"n": 5, "method": "m", "variant": "plain", "network_median": 0.01, "batch_seconds": 0.1,
+    ...       "network_unknown": 0, "instances": 10},
+    ...      {"n": 5, "method": "m", "variant": "disguised", "network_median": 0.02, "batch_seconds": 0.3,
+    ...       "network_unknown": 1, "instances": 10}]
+    >>> c = compare_variants(s)[0]
+    >>> c["median_ratio"], round(c["batch_ratio"], 6), c["unknown"]
+    (2.0, 3.0, 1)
+    """
+    by = {(s["n"], s["method"], s.get("variant", "plain")): s for s in summary}
+    out = []
+    for (n, method, variant), d in by.items():
+        if variant != "disguised" or (n, method, "plain") not in by:
+            continue
+        p = by[(n, method, "plain")]
+        out.append({"n": n, "method": method, "instances": d["instances"],
+                    "plain_median": p["network_median"], "disguised_median": d["network_median"],
+                    "median_ratio": d["network_median"] / p["network_median"] if p["network_median"] else None,
+                    "plain_batch": p["batch_seconds"], "disguised_batch": d["batch_seconds"],
+                    "batch_ratio": d["batch_seconds"] / p["batch_seconds"] if p["batch_seconds"] else None,
+                    "unknown": d["network_unknown"], "unknown_share": d["network_unknown"] / max(1, d["instances"])})
     return out
 
 
@@ -225,9 +283,9 @@ def format_table(summary: Sequence[dict]) -> str:
     ...     "formula_median": 1e-3, "network_median": 4e-3, "ratio_of_medians": 4.0, "median_ratio": 4.0,
     ...     "breakdown_median": {"load": 1e-3, "simplify": 2e-3}, "agree": 1, "disagree": 0,
     ...     "unknown": 0, "certificates_ok": 1, "certificates_failed": 0}]).splitlines()[2])
-        5  sat-grid        1   1/0        1.00        4.00    4.00    4.00  1/1  load 1.00 simplify 2.00
+        5  sat-grid     plain        1   1/0        1.00        4.00    4.00    4.00  1/1  load 1.00 simplify 2.00
     """
-    head = (f"{'n':>5}  {'method':<12} {'inst':>4} {'SAT/UNSAT':>9} {'formula ms':>11} {'network ms':>11} "
+    head = (f"{'n':>5}  {'method':<12} {'variant':<9} {'inst':>4} {'SAT/UNSAT':>9} {'formula ms':>11} {'network ms':>11} "
             f"{'ratio':>7} {'med r':>7} {'ok':>4}  breakdown ms (medians)")
     lines = [head, "-" * len(head)]
     for s in summary:
@@ -237,7 +295,7 @@ def format_table(summary: Sequence[dict]) -> str:
         rm = f"{s['ratio_of_medians']:7.2f}" if s["ratio_of_medians"] is not None else f"{'-':>7}"
         mr = f"{s['median_ratio']:7.2f}" if s["median_ratio"] is not None else f"{'-':>7}"
         ok = f"{s['agree']}/{s['instances']}"
-        lines.append(f"{s['n']:>5}  {s['method']:<12} {s['instances']:>4} {str(s['sat']) + '/' + str(s['unsat']):>9} "
+        lines.append(f"{s['n']:>5}  {s['method']:<12} {s.get('variant', 'plain'):<9} {s['instances']:>4} {str(s['sat']) + '/' + str(s['unsat']):>9} "
                      f"{fm} {nm} {rm} {mr} {ok:>4}  {bd}")
     return "\n".join(lines)
 
@@ -306,25 +364,57 @@ def random_integer_network(n: int, seed: int = 0, family: str = "zero", per_row:
     raise RuntimeError("could not draw an uncertified network")
 
 
-def bench_fallback(sizes: Iterable[int], seed: int = 0, limit: float = 60.0, method: str = "portfolio",
-                   family: str = "zero") -> list[dict]:
-    """Decide one random uncertified integer network per ``n`` (increasing), stopping after the
-    first that takes longer than ``limit`` seconds (which is then answered unknown).
+def _decide_in_child(method: str, n: int, seed: int, family: str, limit: float) -> dict:
+    from nsad.solvers import decide_network
 
-    >>> rows = bench_fallback([3], limit=30)
-    >>> rows[0]["answer"], rows[0]["backend"], rows[0]["complete"]
-    ('singleton', 'milp', False)
+    net = random_integer_network(int(n), seed=seed, family=family)
+    t0 = time.perf_counter()
+    v = decide_network(net, method, time_limit=limit)
+    return {"units": net.n_units, "nnz": net.nnz, "answer": v.answer, "backend": v.backend,
+            "complete": v.complete, "argument": v.argument, "seconds": time.perf_counter() - t0,
+            "binaries": v.stats.get("binaries"), "reason": v.reason}
+
+
+def bench_fallback(sizes: Iterable[int], seed: int = 0, limit: float = 60.0, method: str = "portfolio",
+                   family: str = "zero", methods: Sequence[str] | None = None) -> list[dict]:
+    """Decide one random uncertified integer network per ``n`` (increasing) with each of ``methods``
+    (default: ``[method]``), stopping a method after the first ``n`` it does not answer within
+    ``limit`` seconds. Every call runs in a child process killed ``limit + 5`` s after it starts
+    (:func:`nsad.child.run_function`), so a solver that ignores its limit cannot stall the benchmark.
+
+    >>> rows = bench_fallback([3], limit=30, methods=["exact", "milp"])
+    >>> [(r["method"], r["answer"], r["complete"]) for r in rows]
+    [('exact', 'singleton', True), ('milp', 'singleton', False)]
     """
-    fn = deciders().get(method).decide
+    from nsad.child import run_function
+
+    methods = [deciders().canonical(m) for m in (methods or [method])]
     rows = []
-    for n in sizes:
-        net = random_integer_network(int(n), seed=seed, family=family)
-        t0 = time.perf_counter()
-        v = fn(net, time_limit=limit)
-        secs = time.perf_counter() - t0
-        rows.append({"n": int(n), "family": family, "units": net.n_units, "nnz": net.nnz, "answer": v.answer, "backend": v.backend,
-                     "complete": v.complete, "seconds": secs, "within_limit": v.answer != "unknown" and secs <= limit,
-                     "binaries": v.stats.get("binaries")})
-        if not rows[-1]["within_limit"]:
-            break
+    for m in methods:
+        for n in sizes:
+            out = run_function(_decide_in_child, m, int(n), seed, family, limit, time_limit=limit + 5.0)
+            if out.ok:
+                r = out.value
+            else:
+                r = {"units": None, "nnz": None, "answer": "unknown", "backend": m, "complete": False,
+                     "argument": None, "seconds": out.seconds, "binaries": None, "reason": out.reason}
+            r.update(n=int(n), family=family, method=m,
+                     within_limit=r["answer"] != "unknown" and r["seconds"] <= limit)
+            rows.append(r)
+            if not r["within_limit"]:
+                break
     return rows
+
+
+def largest_answered(rows: Sequence[dict]) -> dict:
+    """Per method: the largest ``n`` answered within the limit (``None`` if none).
+
+    >>> largest_answered([{"method": "m", "n": 3, "within_limit": True}, {"method": "m", "n": 4, "within_limit": False}])
+    {'m': 3}
+    """
+    out: dict = {}
+    for r in rows:
+        out.setdefault(r["method"], None)
+        if r["within_limit"]:
+            out[r["method"]] = max(r["n"], out[r["method"]] or 0)
+    return out

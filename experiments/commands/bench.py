@@ -20,6 +20,8 @@ import json
 import sys
 import tempfile
 
+import argparse
+
 from nsad.experiments.commands._common import positive_float, positive_int
 
 
@@ -59,6 +61,11 @@ def register(sub) -> None:
     d.add_argument("--repeat", type=positive_int, default=1, help="best of R runs per side (default 1)")
     d.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds per run")
     d.add_argument("--workdir", default=None, help="where to write the .cnf/.npz files (default: a temp dir)")
+    d.add_argument("--disguise", action="store_true",
+                   help="also time every network disguised by exact rewrites (nsad disguise), and report "
+                   "disguised / plain ratios, unknown counts and the argument of each answer")
+    d.add_argument("--disguise-kinds", nargs="+", default=None, metavar="KIND",
+                   help="rewrite kinds of --disguise (default: those of nsad disguise)")
     d.add_argument("--json", action="store_true", help="print one JSON object (rows and summary)")
     d.set_defaults(func=run_deciders)
     f = bsub.add_parser("fallback", help="the complete MILP fallback on networks the simplifier cannot certify",
@@ -67,7 +74,9 @@ def register(sub) -> None:
                    metavar="N,N,...", help="numbers of inputs, increasing")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--limit", type=positive_float, default=60.0, help="seconds (default 60)")
-    f.add_argument("--method", default="portfolio", help="decider (default portfolio)")
+    f.add_argument("--methods", type=_names, default=None, metavar="M,M,...",
+                   help="deciders to compare (default exact,milp, and marabou where installed)")
+    f.add_argument("--method", default=None, help=argparse.SUPPRESS)
     f.add_argument("--family", default="zero", choices=("zero", "odd"),
                    help="zero: identically 0 (must be proved linear, default); odd: G(x) - G(-x)")
     f.add_argument("--json", action="store_true")
@@ -83,7 +92,8 @@ def register(sub) -> None:
 
 
 def run_deciders(args) -> int:
-    from nsad.experiments.bench_deciders import DEFAULT_SIZES, bench_deciders, deciders, format_table, prepare_instances, summarize
+    from nsad.experiments.bench_deciders import (DEFAULT_SIZES, bench_deciders, compare_variants, deciders,
+                                                 format_table, prepare_instances, summarize)
     from nsad.experiments.progress import Progress
     from nsad.solvers import FORMULA_SOLVERS
 
@@ -92,38 +102,62 @@ def run_deciders(args) -> int:
     sizes = args.sizes if args.sizes is not None else ([] if args.formulas else list(DEFAULT_SIZES))
     with tempfile.TemporaryDirectory(prefix="nsad-bench-") as tmp:
         work = args.workdir or tmp
+        kinds = None
+        if args.disguise:
+            from nsad.networks.disguise import DEFAULT_KINDS
+
+            kinds = list(args.disguise_kinds or DEFAULT_KINDS)
         records = prepare_instances(work, files=args.formulas, sizes=sizes, count=args.count, ratio=args.ratio,
-                                    seed=args.seed)
-        with Progress(len(records) * len(methods), "bench", enabled=not args.json) as bar:
+                                    seed=args.seed, disguise_kinds=kinds)
+        variants = ("plain", "disguised") if kinds else ("plain",)
+        with Progress(len(records) * len(methods) * len(variants), "bench", enabled=not args.json) as bar:
             rows = bench_deciders(records, methods=methods, solver=solver, repeat=args.repeat,
-                                  time_limit=args.time_limit, progress=bar,
+                                  time_limit=args.time_limit, progress=bar, variants=variants,
                                   grid_solver=FORMULA_SOLVERS.canonical(args.grid_solver) if args.grid_solver else None)
     summary = summarize(rows)
+    comparison = compare_variants(summary)
     bad = any(s["disagree"] or s["certificates_failed"] for s in summary)
     if args.json:
-        json.dump({"rows": rows, "summary": summary}, sys.stdout)
+        json.dump({"rows": rows, "summary": summary, "disguised_vs_plain": comparison}, sys.stdout)
         sys.stdout.write("\n")
     else:
         print(format_table(summary))
+        if comparison:
+            print(f"\n{'n':>5}  {'method':<12} {'plain ms':>9} {'disg. ms':>9} {'median x':>9} {'batch x':>8} "
+                  f"{'unknown':>8}  goal: batch <= 2x (milestone 5x), unknown <= 2%")
+            for c in comparison:
+                met = (c["batch_ratio"] is not None and c["batch_ratio"] <= 2.0 and c["unknown_share"] <= 0.02)
+                mile = (c["batch_ratio"] is not None and c["batch_ratio"] <= 5.0 and c["unknown_share"] <= 0.02)
+                verdict = "met" if met else ("milestone met, goal missed" if mile else "missed")
+                print(f"{c['n']:>5}  {c['method']:<12} {c['plain_median'] * 1e3:9.2f} {c['disguised_median'] * 1e3:9.2f} "
+                      f"{c['median_ratio']:9.2f} {c['batch_ratio']:8.2f} {c['unknown']:>8}  {verdict}")
+            args_seen = {}
+            for s in summary:
+                for a, k in s["arguments"].items():
+                    args_seen[(s.get("variant", "plain"), a)] = args_seen.get((s.get("variant", "plain"), a), 0) + k
+            print("arguments: " + ", ".join(f"{v} {a}: {k}" for (v, a), k in sorted(args_seen.items())))
         if bad:
             print("DISAGREEMENT or failed certificate: see --json rows", file=sys.stderr)
     return 1 if bad else 0
 
 
 def run_fallback(args) -> int:
-    from nsad.experiments.bench_deciders import bench_fallback
+    from nsad.experiments.bench_deciders import bench_fallback, largest_answered
+    from nsad.solvers.network import marabou
 
-    rows = bench_fallback(args.sizes, seed=args.seed, limit=args.limit, method=args.method, family=args.family)
+    methods = args.methods or ([args.method] if args.method else ["exact", "milp"] + (["marabou"] if marabou.available() else []))
+    rows = bench_fallback(args.sizes, seed=args.seed, limit=args.limit, family=args.family, methods=methods)
+    best = largest_answered(rows)
     if args.json:
-        json.dump({"rows": rows}, sys.stdout)
+        json.dump({"rows": rows, "largest_n": best}, sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(f"{'n':>5} {'units':>6} {'nnz':>6} {'answer':<17} {'method':<8} {'seconds':>8} {'binaries':>8}")
+        print(f"{'method':<10} {'n':>5} {'units':>6} {'nnz':>6} {'answer':<17} {'argument':<12} {'seconds':>8}")
         for r in rows:
-            print(f"{r['n']:>5} {r['units']:>6} {r['nnz']:>6} {r['answer']:<17} {r['backend']:<8} "
-                  f"{r['seconds']:8.2f} {str(r['binaries']):>8}")
-        ok = [r["n"] for r in rows if r["within_limit"]]
-        print(f"largest n answered within {args.limit:g} s: {max(ok) if ok else 'none'}")
+            print(f"{r['method']:<10} {r['n']:>5} {str(r['units']):>6} {str(r['nnz']):>6} {r['answer']:<17} "
+                  f"{str(r['argument']):<12} {r['seconds']:8.2f}")
+        for m, n in best.items():
+            print(f"{m}: largest n answered within {args.limit:g} s: {n if n is not None else 'none'}")
     return 0
 
 

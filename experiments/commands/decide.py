@@ -16,6 +16,9 @@ def register(sub) -> None:
     p.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds per network")
     p.add_argument("--proof", action="store_true",
                    help="(portfolio, sat-grid) check the SAT solver's UNSAT answer with its DRUP proof")
+    p.add_argument("--raw", action="store_true",
+                   help="(portfolio, sat-grid, cpsat-grid) read the network as written: skip the normal form "
+                   "under exact rewrites (docs/theory.md section 3.5)")
     p.add_argument("--json", action="store_true", help="JSON Lines output")
     p.set_defaults(func=run)
 
@@ -29,8 +32,10 @@ def run(args) -> int:
 
     def one(path: str) -> int:
         net = ReluNetwork.load(path)
-        v = decide_network(net, method=args.method, time_limit=args.time_limit,
-                           **({"proof": True} if args.proof else {}))
+        opts = {"proof": True} if args.proof else {}
+        if args.raw:
+            opts["raw"] = True
+        v = decide_network(net, method=args.method, time_limit=args.time_limit, **opts)
         obj = {"file": path, **v.to_json()}
         if args.proof:
             obj["proof"] = v.stats.get("proof", "unchecked")
@@ -38,7 +43,7 @@ def run(args) -> int:
             emit_json(obj)
         else:
             print(f"{path}: {v.answer} (method {v.backend}, {'complete' if v.complete else 'incomplete'}, "
-                  f"{v.seconds * 1e3:.1f} ms)")
+                  f"argument {v.argument or 'none'}, {v.seconds * 1e3:.1f} ms)")
             if v.certificate is not None:
                 c = v.to_json()["certificate"]
                 print(f"  certificate points {c['points'][0]} and {c['points'][1]}")

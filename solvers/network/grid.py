@@ -40,7 +40,7 @@ Each verdict's ``stats`` give the time of each step (``simplify_seconds``, ``enc
 >>> bad = ReluNetwork([[[-1, 2], [1, -2], [-2, 3]], [[1, -1, -1]], [[1]]])  # relu(min(2x2-x1, x1-x2))
 >>> v = decide_portfolio(bad)
 >>> v.answer, v.backend, v.complete
-('two-subgradients', 'milp', True)
+('two-subgradients', 'exact', True)
 """
 
 from __future__ import annotations
@@ -99,8 +99,13 @@ class Prepared:
     stats: dict = field(default_factory=dict)
 
 
-def prepare(net: ReluNetwork) -> Prepared:
-    """Simplify and certify (never raises for a valid scalar network).
+class _Raw(Exception):
+    """Internal: the caller asked for the network as written."""
+
+
+def prepare(net: ReluNetwork, raw: bool = False) -> Prepared:
+    """Simplify and certify (never raises for a valid scalar network); ``raw=True`` skips the normal
+    form and reads the network as written.
 
     >>> from nsad.networks import ReluNetwork
     >>> prepare(ReluNetwork([[[1], [-1]], [[1, 1]]])).program.to_text()         # |x|
@@ -114,6 +119,8 @@ def prepare(net: ReluNetwork) -> Prepared:
     program = grid = None
     # 1. the normal form (docs/theory.md section 3.5), then the lattice program read off it
     try:
+        if raw:
+            raise _Raw
         nf = normal_form(net)
         stats.update(normal_form_seconds=time.perf_counter() - t0, normal_form_units=nf.n_units,
                      normal_form_depth=nf.depth)
@@ -125,6 +132,8 @@ def prepare(net: ReluNetwork) -> Prepared:
             grid = certify(program)
             stats["certify_class_seconds"] = time.perf_counter() - t2
             stats["path"] = "normal-form"
+    except _Raw:
+        stats["normal_form"] = "not used (raw)"
     except NetworkError as exc:
         stats["normal_form"] = f"not computed: {exc}"
     except Exception as exc:  # a bug here must never cost an answer: the syntactic path and the fallbacks remain
@@ -358,7 +367,7 @@ def _class_text(grid: GridClass) -> str:
 # the deciders
 # ------------------------------------------------------------------------------------------------
 def decide_sat_grid(net: ReluNetwork, *, time_limit: float | None = None, solver: str = "cadical195",
-                    seed: int = 0, proof: bool = False) -> Verdict:
+                    seed: int = 0, proof: bool = False, raw: bool = False) -> Verdict:
     """``sat-grid``: simplify, certify, encode the grid question as CNF, solve with python-sat.
 
     Complete (``complete: true``) only when the simplifier certifies the class; otherwise the
@@ -371,7 +380,7 @@ def decide_sat_grid(net: ReluNetwork, *, time_limit: float | None = None, solver
     >>> v.answer, v.element, v.complete
     ('singleton', (1,), True)
     """
-    return _sat_grid(net, time_limit, solver, seed, prepare(net), time.perf_counter(), proof)
+    return _sat_grid(net, time_limit, solver, seed, prepare(net, raw), time.perf_counter(), proof)
 
 
 def _sat_grid(net, time_limit, solver, seed, prep: Prepared, t0: float, proof: bool = False) -> Verdict:
@@ -423,7 +432,7 @@ def _sat_grid(net, time_limit, solver, seed, prep: Prepared, t0: float, proof: b
 
 
 def decide_cpsat_grid(net: ReluNetwork, *, time_limit: float | None = None, workers: int = 1,
-                      seed: int = 0) -> Verdict:
+                      seed: int = 0, raw: bool = False) -> Verdict:
     """``cpsat-grid``: CP-SAT over grid points of the simplified program.
 
     Certified programs: complete. Uncertified ones: the search over {-1, 0, 1}^n still runs; a
@@ -440,7 +449,7 @@ def decide_cpsat_grid(net: ReluNetwork, *, time_limit: float | None = None, work
 
     t0 = time.perf_counter()
     backend = CPSAT_GRID
-    prep = prepare(net)
+    prep = prepare(net, raw)
     if prep.program is None:
         return unknown(backend, t0, prep.reason, prep.stats)
     certified = prep.grid is not None
@@ -485,19 +494,15 @@ def decide_cpsat_grid(net: ReluNetwork, *, time_limit: float | None = None, work
                    "a grid search is not complete for it (docs/theory.md section 3)", stats)
 
 
-_CONFIRM_UNITS = 12  # exact enumeration confirms a MILP singleton up to this many sign-changing units
-
-
 def decide_portfolio(net: ReluNetwork, *, time_limit: float | None = None, seed: int = 0,
-                     proof: bool = False) -> Verdict:
+                     proof: bool = False, raw: bool = False) -> Verdict:
     """``portfolio``: the fastest method that is complete for this network.
 
     Certified networks go to ``sat-grid`` (CaDiCaL 1.9.5); the others, and certified ones that
-    ``sat-grid`` cannot encode (weights too large for its unary sums), to the MILP, whose
-    two-subgradient answers carry checked certificates; its singleton answers are numerical, and are
-    confirmed by exact enumeration when at most ``_CONFIRM_UNITS`` units change sign on the box
-    (then ``argument == "enumeration"``, complete), otherwise reported as ``numerical``,
-    ``complete: false``. The verdict's ``backend`` is the method that answered and
+    ``sat-grid`` cannot encode (weights too large for its unary sums), to the exact fallback
+    (:mod:`nsad.solvers.network.fallback`: decomposition, region enumeration, z3 over rationals),
+    and only if that gives no answer within the time limit to the MILP, whose singleton answers are
+    ``numerical`` (``complete: false``). The verdict's ``backend`` is the method that answered and
     ``stats["portfolio"]`` says why.
 
     >>> from nsad.networks import ReluNetwork
@@ -506,7 +511,7 @@ def decide_portfolio(net: ReluNetwork, *, time_limit: float | None = None, seed:
     ('sat-grid', 'two-subgradients', 'certified lattice: sat-grid is complete')
     """
     t0 = time.perf_counter()
-    prep = prepare(net)
+    prep = prepare(net, raw)
     why = prep.reason
     if prep.grid is not None:
         v = _sat_grid(net, time_limit, "cadical195", seed, prep, t0, proof)
@@ -514,25 +519,24 @@ def decide_portfolio(net: ReluNetwork, *, time_limit: float | None = None, seed:
             return replace(v, seconds=time.perf_counter() - t0,
                            stats={**v.stats, "portfolio": f"certified {prep.grid.kind}: sat-grid is complete"})
         why = f"sat-grid could not answer ({v.reason})"
+    from nsad.solvers.network.fallback import decide_exact_network
     from nsad.solvers.network.milp import decide_milp
 
     remaining = _remaining(time_limit, t0)
     if remaining is not None and remaining <= 0:
         return unknown(PORTFOLIO, t0, f"time limit {time_limit} s reached", prep.stats)
+    try:
+        e = decide_exact_network(net, time_limit=remaining, seed=seed)
+    except Exception as exc:  # an internal error of the exact fallback must not cost an answer
+        e = None
+        why += f"; the exact fallback failed ({type(exc).__name__}: {exc})"
+    if e is not None and e.answer != "unknown":
+        return replace(e, seconds=time.perf_counter() - t0,
+                       stats={**prep.stats, **e.stats, "portfolio": f"{why}; the exact fallback answered"})
+    if e is not None:
+        why += f"; the exact fallback gave no answer ({e.reason})"
+    remaining = _remaining(time_limit, t0)
+    if remaining is not None and remaining <= 0:
+        return unknown(PORTFOLIO, t0, f"time limit {time_limit} s reached ({why})", prep.stats)
     v = decide_milp(net, time_limit=remaining, seed=seed)
-    how = f"{why}; fell back to milp"
-    if v.answer == "singleton" and not v.complete:
-        # a MILP singleton is a numerical claim: confirm it exactly where enumeration is small enough
-        from nsad.solvers.network.exhaustive import count_sign_changing_units, decide_exhaustive
-
-        remaining = _remaining(time_limit, t0)
-        if count_sign_changing_units(net) <= _CONFIRM_UNITS and (remaining is None or remaining > 0):
-            e = decide_exhaustive(net, time_limit=remaining, max_units=_CONFIRM_UNITS, seed=seed)
-            if e.answer != "unknown":
-                return replace(e, seconds=time.perf_counter() - t0, stats={
-                    **prep.stats, **v.stats, **e.stats,
-                    "portfolio": f"{how}; its numerical singleton confirmed by exact enumeration"})
-            how += f"; exact enumeration could not confirm it ({e.reason})"
-        else:
-            how += "; too many sign-changing units to confirm it by exact enumeration: the answer stays numerical"
-    return replace(v, seconds=time.perf_counter() - t0, stats={**prep.stats, **v.stats, "portfolio": how})
+    return replace(v, seconds=time.perf_counter() - t0, stats={**prep.stats, **v.stats, "portfolio": f"{why}; fell back to milp"})

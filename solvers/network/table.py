@@ -20,10 +20,11 @@ the time limit and the option names against that declaration before calling it.
 =================  ===========  ==========  =======  ===================================================
 method             complete     singleton   proof    what it does
 =================  ===========  ==========  =======  ===================================================
-``portfolio``      every net    exact*      yes      ``sat-grid`` when the simplifier certifies the
-                                                     network, else the MILP (the default)
+``portfolio``      every net    exact*      yes      ``sat-grid`` when the network is certified, else
+                                                     ``exact``, else the MILP (the default)
 ``sat-grid``       certified    exact*      yes      CNF of the grid question (CaDiCaL 1.9.5)
 ``cpsat-grid``     certified    exact*      no       CP-SAT over the grid points
+``exact``          every net    exact       no       decomposition, region enumeration, z3 (rationals)
 ``milp``           every net    numerical   no       big-M MILP, HiGHS via scipy (tolerance 1e-6)
 ``milp-ortools``   every net    numerical   no       the same MILP via OR-Tools (SCIP, or HiGHS)
 ``exhaustive``     tiny nets    exact       no       activation regions with exact feasibility
@@ -52,6 +53,7 @@ from typing import Callable
 from nsad.networks import ReluNetwork
 from nsad.solvers.network import grid, marabou
 from nsad.solvers.network.exhaustive import decide_exhaustive
+from nsad.solvers.network.fallback import decide_exact_network
 from nsad.solvers.network.milp import decide_milp, decide_milp_ortools
 from nsad.solvers.network.search import decide_search
 from nsad.solvers.registry import Registry, SolverError
@@ -88,13 +90,16 @@ class DeciderSpec:
 DECIDERS = Registry("network decider")
 for _spec in (
     DeciderSpec("portfolio", grid.decide_portfolio, "sat-grid when the simplifier certifies the network, "
-                "otherwise the MILP", "all", "exact", accepts_proof=True, options=("proof",),
+                "otherwise the MILP", "all", "exact", accepts_proof=True, options=("proof", "raw"),
                 aliases=("auto", "fast")),
     DeciderSpec("sat-grid", grid.decide_sat_grid, "exact simplification + CNF of the grid question "
                 "(CaDiCaL 1.9.5); complete when the class is certified, else unknown", "certified", "exact",
-                accepts_proof=True, options=("solver", "proof"), aliases=("grid-sat", "cadical-grid")),
+                accepts_proof=True, options=("solver", "proof", "raw"), aliases=("grid-sat", "cadical-grid")),
     DeciderSpec("cpsat-grid", grid.decide_cpsat_grid, "exact simplification + CP-SAT over grid points; "
-                "complete when certified", "certified", "exact", options=("workers",), aliases=("grid-cpsat",)),
+                "complete when certified", "certified", "exact", options=("workers", "raw"), aliases=("grid-cpsat",)),
+    DeciderSpec("exact", decide_exact_network, "exact complete fallback: additive decomposition, then region "
+                "enumeration (HiGHS + exact certificates) and z3 over exact rationals", "all", "exact",
+                aliases=("exact-fallback", "smt", "z3")),
     DeciderSpec("milp", decide_milp, "big-M MILP on the box, HiGHS via scipy; complete up to tolerance",
                 "all", "numerical", options=("tol",), aliases=("milp-highs", "highs")),
     DeciderSpec("milp-ortools", decide_milp_ortools, "the same MILP through OR-Tools (SCIP, or "

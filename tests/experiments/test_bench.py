@@ -38,7 +38,7 @@ def test_bench_functions(tmp_path):
     assert {r["formula"] for r in rows if r["name"].startswith("uuf")} == {"unsat"}
     assert all(r["certificate_ok"] for r in rows if r["network"] == "two-subgradients")
     for r in rows:
-        assert set(r["breakdown"]) == {"load", "simplify", "encode", "solve", "certify"}
+        assert set(r["breakdown"]) == {"load", "normal_form", "lattice", "simplify", "certify_class", "encode", "solve", "certify"}
         assert r["network_seconds"] >= r["breakdown"]["load"] > 0
         assert (r["breakdown"]["certify"] is not None) == (r["network"] == "two-subgradients")
     summary = summarize(rows)
@@ -76,11 +76,14 @@ def test_cli_bench_errors(capsys):
 def test_fallback_bench(capsys):
     net = random_integer_network(5, seed=2)
     assert certify(simplify(net)) is None
-    rows = bench_fallback([3, 4], limit=60)
-    assert [r["n"] for r in rows] == [3, 4]
-    assert all(r["backend"] == "milp" and r["within_limit"] for r in rows)
-    code, out, err = run_cli(capsys, "bench", "fallback", "--sizes", "3", "--json")
-    assert code == 0 and json.loads(out)["rows"][0]["complete"] is False  # a MILP singleton is numerical
+    rows = bench_fallback([3, 4], limit=60, methods=["exact", "milp"])
+    assert [(r["method"], r["n"]) for r in rows] == [("exact", 3), ("exact", 4), ("milp", 3), ("milp", 4)]
+    assert all(r["within_limit"] and r["answer"] == "singleton" for r in rows)
+    assert all(r["complete"] for r in rows if r["method"] == "exact")
+    assert not any(r["complete"] for r in rows if r["method"] == "milp")  # MILP singletons are numerical
+    code, out, err = run_cli(capsys, "bench", "fallback", "--sizes", "3", "--methods", "exact", "--json")
+    res = json.loads(out)
+    assert code == 0 and res["rows"][0]["complete"] is True and res["largest_n"] == {"exact": 3}
 
 
 def test_registry_of_the_bench():

@@ -126,9 +126,9 @@ def test_counterexample_grid_methods_do_not_claim_completeness():
     assert v.answer == "unknown" and v.complete is False and "not complete" in v.reason
 
 
-def test_counterexample_portfolio_falls_back_to_the_milp():
+def test_counterexample_portfolio_falls_back_to_the_exact_fallback():
     v = decide_portfolio(COUNTER)
-    assert v.backend == "milp" and "fell back" in v.stats["portfolio"]
+    assert v.backend == "exact" and "exact fallback answered" in v.stats["portfolio"]
     assert_verdict(v, COUNTER, "two-subgradients")
 
 
@@ -256,7 +256,7 @@ def test_portfolio_falls_back_when_the_encoding_is_too_large():
     v = decide_sat_grid(net)
     assert v.answer == "unknown" and "too large" in v.reason
     v = decide_portfolio(net)
-    assert v.backend == "milp" and "sat-grid could not answer" in v.stats["portfolio"]
+    assert v.backend == "exact" and "sat-grid could not answer" in v.stats["portfolio"]
     assert_verdict(v, net, "two-subgradients")
     assert_verdict(decide_cpsat_grid(net), net, "two-subgradients")
 
