@@ -64,10 +64,9 @@ KINDS = (
 )
 
 #: the kinds the deciders' normal form (nsad.solvers.network.normal_form) always undoes
-DEFAULT_KINDS = ("identity-layer", "row-scale", "unit-split", "cancelling-group", "permute")
-#: kinds it does not undo in general: ``negate-unit`` when the unit's consumer is itself linear by a
-#: sign fact, ``min-sign-fact`` always (module docstring)
-NOT_INVERTED = ("negate-unit", "min-sign-fact")
+DEFAULT_KINDS = ("identity-layer", "row-scale", "unit-split", "cancelling-group", "permute", "negate-unit")
+#: the kind it does not undo: ``min-sign-fact`` (module docstring)
+NOT_INVERTED = ("min-sign-fact",)
 
 _LIST_MAX = 16     # at most this many units named in one step (keeps steps small)
 _PERM_LIST_MAX = 64  # permutations of wider layers are stored as a seed

@@ -32,7 +32,9 @@ def register(sub) -> None:
         q.add_argument("--json", action="store_true", help="print the manifest records as JSON Lines")
         q.set_defaults(func=run)
     s = fam.add_parser("suite", help="a folder of formulas from a TOML spec",
-                       description="Generate a suite of families from a TOML spec (see instances.suites).")
+                       description="Generate a suite of families from a TOML spec (see nsad.instances.suites); entries "
+                       "with name = \"disguised\" also write each formula's network disguised by exact rewrites "
+                       "(see nsad.experiments.network_suites).")
     s.add_argument("--spec", required=True, help="suite spec (.toml)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--force", action="store_true", help="overwrite an existing suite folder")
@@ -82,9 +84,17 @@ def run(args) -> int:
 
 
 def run_suite(args) -> int:
-    from nsad.instances.suites import generate_suite
+    import json as _json
 
-    return _report(generate_suite(args.spec, args.out, overwrite=args.force), args)
+    from nsad.experiments.network_suites import generate_network_suite
+
+    nets = generate_network_suite(args.spec, args.out, overwrite=args.force)
+    with open(os.path.join(args.out, "manifest.json"), encoding="utf-8") as fh:
+        records = _json.load(fh)
+    code = _report(records, args)
+    if nets and not args.json:
+        print(f"wrote {len(nets)} disguised networks and networks.json to {args.out}")
+    return code
 
 
 def _report(records: list, args) -> int:

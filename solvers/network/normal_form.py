@@ -14,8 +14,11 @@ the original network is read from the inputs up, so the result is a fixed point 
    ``relu(v) - relu(-v) = v``);
 2. *zero row*: ``relu(0) = 0``;
 3. *sign facts*: a pre-activation that is a combination with weights ``>= 0`` of values known to be
-   ``>= 0`` (the units of the layer below, for layers 2 and up; normal-form units) is ``>= 0``, so
-   ``relu(z) = z`` (a linear unit, substituted); with weights ``<= 0``, ``relu(z) = 0``;
+   ``>= 0`` is ``>= 0``, so ``relu(z) = z`` (a linear unit, substituted); with weights ``<= 0``,
+   ``relu(z) = 0``. Known ``>= 0``: the units of the layer below (layers 2 and up), compared up to
+   positive factors so that copies and cancelling weights are seen through, and, for every
+   normal-form unit ``r = relu(e)``, both ``r`` and ``r - e = relu(-e)`` (:func:`_nonneg_by_peeling`),
+   which sees through negated units ``relu(z) = relu(-z) + z``;
 4. *positive scaling*: ``relu(t w . v) = t relu(w . v)``: rows are divided by the gcd of their
    weights;
 5. *negation*: ``relu(-z) = relu(z) - z``: of ``w`` and ``-w`` one is chosen by content (the
@@ -316,6 +319,52 @@ def _nonempty_reduceat(ufunc, values, ptr, empty_value):
     return out
 
 
+def _nonneg_by_peeling(row: dict, n: int, g_ptr, g_col, g_val, budget: int = 256) -> bool:
+    """Whether a combination ``row`` of inputs and units is ``>= 0`` everywhere, shown as a
+    nonnegative combination of ``r_u = relu(e_u)`` and ``r_u - e_u = relu(-e_u)`` (both ``>= 0``; ``e_u``
+    unit ``u``'s row). The highest unit's weight must be ``>= 0`` (no other generator touches it);
+    it is taken by one of the two generators, the one leaving fewer input terms first, and the rest
+    is peeled the same way until exactly 0 remains (depth-first, at most ``budget`` steps). Sound
+    (a True answer is a proof), not complete.
+
+    >>> import numpy as np
+    >>> ptr, col, val = np.array([0, 2]), np.array([0, 1]), np.array([1, -1])   # unit 0: relu(x1 - x2)
+    >>> _nonneg_by_peeling({2: 1, 0: -1, 1: 1}, 2, ptr, col, val)   # r - (x1 - x2) = relu(x2 - x1) >= 0
+    True
+    >>> _nonneg_by_peeling({2: 1, 0: -1}, 2, ptr, col, val)
+    False
+    """
+    steps = [0]
+
+    def cost(d):
+        return sum(abs(c) for v, c in d.items() if v < n)
+
+    def peel(r: dict) -> bool:
+        steps[0] += 1
+        if steps[0] > budget:
+            return False
+        units = [v for v in r if v >= n]
+        if not units:
+            return not r
+        w = max(units)
+        a = r[w]
+        if a < 0:
+            return False
+        rest = {v: c for v, c in r.items() if v != w}
+        alt = dict(rest)
+        s, e = int(g_ptr[w - n]), int(g_ptr[w - n + 1])
+        for v, c in zip(g_col[s:e].tolist(), g_val[s:e].tolist()):
+            alt[v] = alt.get(v, 0) + a * c
+            if alt[v] == 0:
+                del alt[v]
+        for option in sorted((rest, alt), key=cost):
+            if peel(option):
+                return True
+        return False
+
+    return peel({v: c for v, c in row.items() if c})
+
+
 def _sign_facts(M: sp.csr_array, V: sp.csr_array, var_hash: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rule 3 over one layer of ReLU outputs ``h >= 0``: ``z = M h`` is ``>= 0`` (``<= 0``) when its
     weights on the distinct values of ``h`` are all ``>= 0`` (``<= 0``).
@@ -373,6 +422,8 @@ def normal_form(net: ReluNetwork) -> NormalForm:
     levels = np.zeros(n, dtype=np.int64)  # per variable
     idx_h = np.zeros(0, dtype=np.uint64)   # sorted hashes of the units
     idx_u = np.zeros(0, dtype=np.int64)    # their unit ids
+    # float values of every variable at 16 fixed random points (a filter for rule 3, never a decision)
+    samp = np.random.default_rng(20261201).standard_normal((n, 16))
     stats = {"zero": 0, "linear": 0, "dead": 0, "merged": 0, "negated": 0, "units_in": int(net.n_units)}
     V = sp.csr_array((np.ones(n, dtype=np.int64), (np.arange(n), np.arange(n))), shape=(n, n))
     vbound = 1
@@ -408,6 +459,20 @@ def normal_form(net: ReluNetwork) -> NormalForm:
             zero |= s_zero & ~linear
             linear &= ~zero
         general = ~(linear | zero)
+        if k >= 2 and general.any():  # rule 3 once more, on the value itself (negated units hide sign facts)
+            # float values at a few fixed random points only select the rows worth trying: a row
+            # that is negative (positive) somewhere cannot be proved >= 0 (<= 0); proofs are exact
+            Ev = sp.csr_array((val.astype(np.float64), col, ptr), shape=(nrows, samp.shape[0])) @ samp
+            tol = 1e-9 * (1.0 + np.abs(Ev).max(axis=1))
+            maybe_pos = general & (Ev.min(axis=1) >= -tol)
+            maybe_neg = general & (Ev.max(axis=1) <= tol)
+            for i in np.flatnonzero(maybe_pos | maybe_neg):
+                row = dict(zip(col[ptr[i]:ptr[i + 1]].tolist(), val[ptr[i]:ptr[i + 1]].tolist()))
+                if maybe_pos[i] and _nonneg_by_peeling(row, n, g_ptr, g_col, g_val):
+                    linear[i] = True
+                elif maybe_neg[i] and _nonneg_by_peeling({v: -c for v, c in row.items()}, n, g_ptr, g_col, g_val):
+                    zero[i] = True
+            general = ~(linear | zero)
         stats["zero"] += int(zero.sum())
         stats["linear"] += int(linear.sum())
         new_r, new_c, new_v = [], [], []
@@ -457,6 +522,10 @@ def normal_form(net: ReluNetwork) -> NormalForm:
                 g_val = np.concatenate([g_val, nval[pick]])
                 g_ptr = np.concatenate([g_ptr, g_ptr[-1] + np.cumsum(lens)])
                 var_hash = np.concatenate([var_hash, uh[fresh]])
+                fptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+                zf = sp.csr_array((nval[pick].astype(np.float64), ncol[pick], fptr),
+                                  shape=(src.size, samp.shape[0])) @ samp
+                samp = np.vstack([samp, np.maximum(zf, 0.0)])
                 lev = _nonempty_reduceat(np.maximum, levels[ncol[pick]], np.concatenate([[0], np.cumsum(lens)]), 0)
                 levels = np.concatenate([levels, lev + 1])
                 allh = np.concatenate([idx_h, uh[fresh]])

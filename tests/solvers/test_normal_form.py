@@ -26,7 +26,7 @@ from nsad.solvers.network.simplify import certify, lattice_of_normal_form
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-INVERTED = ["identity-layer", "row-scale", "unit-split", "cancelling-group", "permute"]
+INVERTED = ["identity-layer", "row-scale", "unit-split", "cancelling-group", "permute", "negate-unit"]
 
 
 @st.composite
@@ -181,3 +181,14 @@ def test_the_portfolio_answers_uncertified_networks_exactly():
     odd = random_integer_network(6, seed=1, family="odd")
     w = decide_portfolio(odd)
     assert w.answer == "two-subgradients" and w.complete and check(odd, w.certificate)
+
+
+def test_min_sign_fact_is_the_rewrite_the_normal_form_does_not_undo():
+    """Documented limit: the answer stays right (exact fallback or certified anyway), the normal form differs."""
+    net = reduce(random_ksat(6, ratio=4.26, seed=1, index=0))
+    mats, C, _ = disguise(list(net.matrices), 0, kinds=["min-sign-fact"])
+    dn = ReluNetwork(mats)
+    assert normal_form(dn).signature() != normal_form(net).signature()
+    v = decide_network(dn)
+    truth = solve_formula(random_ksat(6, ratio=4.26, seed=1, index=0)).answer
+    assert v.complete and v.answer == ("two-subgradients" if truth == "sat" else "singleton")
