@@ -319,7 +319,7 @@ def _nonempty_reduceat(ufunc, values, ptr, empty_value):
     return out
 
 
-def _nonneg_by_peeling(row: dict, n: int, g_ptr, g_col, g_val, budget: int = 256) -> bool:
+def _nonneg_by_peeling(row: dict, n: int, g_ptr, g_col, g_val, budget: int = 48) -> bool:
     """Whether a combination ``row`` of inputs and units is ``>= 0`` everywhere, shown as a
     nonnegative combination of ``r_u = relu(e_u)`` and ``r_u - e_u = relu(-e_u)`` (both ``>= 0``; ``e_u``
     unit ``u``'s row). The highest unit's weight must be ``>= 0`` (no other generator touches it);
