@@ -679,8 +679,6 @@ def enumerate_linear(mats, a=None, time_limit: float | None = 60.0, lp: str = "h
         result.append(wit)
         return True
 
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
-
     def layer(k, J, x):
         """Enter hidden layer k (0-based) with Jacobian J of h_{k-1} on the region."""
         if deadline is not None and time.perf_counter() > deadline:
@@ -766,16 +764,24 @@ def enumerate_linear(mats, a=None, time_limit: float | None = 60.0, lp: str = "h
                 pop()
         return False
 
+    old_limit = sys.getrecursionlimit()  # the search recurses once per unstable unit
+    sys.setrecursionlimit(max(old_limit, 20000))
     try:
         found = layer(0, np.eye(n, dtype=object if use_obj else np.int64), x0)
+    except RecursionError:
+        found = None
     except _Timeout:
         st.update(oracle.stats)
         if stats is not None:
             stats.update(st)
         return ("unknown", f"time or region limit after {st['regions']} regions")
+    finally:
+        sys.setrecursionlimit(old_limit)
     st.update(oracle.stats)
     if stats is not None:
         stats.update(st)
+    if found is None:
+        return ("unknown", "too many unstable units for the region search")
     if found:
         return ("nonlinear", result[0])
     return ("linear", None)

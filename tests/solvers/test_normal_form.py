@@ -192,3 +192,23 @@ def test_min_sign_fact_is_the_rewrite_the_normal_form_does_not_undo():
     v = decide_network(dn)
     truth = solve_formula(random_ksat(6, ratio=4.26, seed=1, index=0)).answer
     assert v.complete and v.answer == ("two-subgradients" if truth == "sat" else "singleton")
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(networks())
+def test_the_portfolio_never_contradicts_exact_enumeration(net):
+    """No wrong verdict: on small random integer networks the default decider (normal form, lattice
+    reading, certified classes, exact fallback) agrees with exact region enumeration."""
+    from nsad.solvers.network.exhaustive import count_sign_changing_units
+
+    if count_sign_changing_units(net) > 10:
+        return
+    truth = decide_network(net, "exhaustive")
+    v = decide_network(net)
+    assert truth.complete and v.complete
+    assert v.answer == truth.answer
+    if v.answer == "singleton":
+        assert tuple(map(Fraction, v.element)) == tuple(map(Fraction, truth.element))
+    else:
+        assert check(net, v.certificate)
