@@ -24,9 +24,21 @@ __all__ = [
 
 
 class NsadError(ValueError):
-    """Base of every user-facing error; ``location`` is ``FILE[:LINE]`` or ``None``."""
+    """Base of every user-facing error; ``location`` is ``FILE[:LINE]`` or ``None``.
+
+    The message is always one line: line breaks that come from the input (a file name, a token,
+    a library's message quoting a corrupt file) are shown escaped.
+
+    >>> str(NsadError("bad table 'a\\nb'"))
+    "bad table 'a\\\\nb'"
+    """
 
     location: str | None = None
+
+    def __init__(self, *args):
+        if args and isinstance(args[0], str) and ("\n" in args[0] or "\r" in args[0]):
+            args = (args[0].replace("\r", "\\r").replace("\n", "\\n"),) + args[1:]
+        super().__init__(*args)
 
 
 class NetworkError(NsadError):

@@ -37,6 +37,8 @@ import uuid
 from typing import Any, Iterable, Iterator
 
 APPLICATION_ID = 0x6E736164  # "nsad"
+#: What sqlite3 raises on a corrupt or foreign file (names that are not UTF-8 come as UnicodeDecodeError).
+_SQL_ERRORS = (sqlite3.Error, UnicodeError, OverflowError)
 SCHEMA_VERSION = 2
 # Schema history: 1 -> 2 (nsad 0.2): task keys hash canonical method names; version-1 rows of the
 # default decider (method NULL or "default", computed by "portfolio", the default since version 1
@@ -120,10 +122,11 @@ class ResultStore:
                 self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
             else:
                 self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self.conn.text_factory = _text  # a corrupt text value reads with replacement characters
             app = self.conn.execute("PRAGMA application_id").fetchone()[0]
             tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             self.close()
             raise StoreError(f"{self.path}: not an SQLite results database ({exc})") from None
         if app != APPLICATION_ID and (app != 0 or tables):
@@ -150,7 +153,7 @@ class ResultStore:
         except StoreError:
             self.close()
             raise
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             self.close()
             raise StoreError(f"{self.path}: cannot write the results database ({exc})") from None
 
@@ -170,7 +173,7 @@ class ResultStore:
             for c, t in columns.items():
                 if c not in have:
                     self.conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{c}" {t.replace("PRIMARY KEY", "")}')
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             raise self._error(exc, f"cannot create or extend table {table!r}") from None
         if "PRIMARY KEY" in columns.get("key", ""):
             self._check_key(table)
@@ -187,7 +190,7 @@ class ResultStore:
                     cols = [r[2] for r in self.conn.execute(f'PRAGMA index_info("{idx[1]}")')]
                     if cols == ["key"]:
                         return
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             raise self._error(exc, f"cannot read the schema of table {table!r}") from None
         raise StoreError(f"{self.path}: table {table!r} has no primary key on 'key' (not written by nsad?); rows "
                          f"would be duplicated: use another --db")
@@ -195,13 +198,13 @@ class ResultStore:
     def tables(self) -> list[str]:
         try:
             return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             raise self._error(exc, "cannot list the tables") from None
 
     def columns(self, table: str) -> list[str]:
         try:
             return [r[1] for r in self.conn.execute(f'PRAGMA table_info("{_check_name(table)}")')]
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             raise self._error(exc, f"cannot read the columns of table {table!r}") from None
 
     def _columns(self, table: str) -> frozenset:
@@ -226,7 +229,7 @@ class ResultStore:
             with self._transaction():
                 self.conn.execute(f'INSERT OR REPLACE INTO "{_check_name(table)}" ({names}) VALUES ({marks})',
                                   list(row.values()))
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             raise StoreError(f"{self.path}: cannot write a row to the results database ({exc}); the rows written "
                              f"before are kept") from None
 
@@ -237,19 +240,19 @@ class ResultStore:
     def has(self, table: str, key: str) -> bool:
         try:
             return self.conn.execute(f'SELECT 1 FROM "{_check_name(table)}" WHERE key = ?', (key,)).fetchone() is not None
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             raise self._error(exc, f"cannot read table {table!r}") from None
 
     def keys(self, table: str) -> set[str]:
         try:
             return {r[0] for r in self.conn.execute(f'SELECT key FROM "{_check_name(table)}"')}
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             raise self._error(exc, f"cannot read table {table!r}") from None
 
     def count(self, table: str) -> int:
         try:
             return self.conn.execute(f'SELECT COUNT(*) FROM "{_check_name(table)}"').fetchone()[0]
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             raise self._error(exc, f"cannot read table {table!r}") from None
 
     def rows(self, table: str, where: str = "", params: tuple = (), columns: Iterable[str] | None = None
@@ -261,7 +264,7 @@ class ResultStore:
             names = [d[0] for d in cur.description]
             for r in cur:
                 yield dict(zip(names, r))
-        except sqlite3.Error as exc:
+        except _SQL_ERRORS as exc:
             raise self._error(exc, f"cannot read table {table!r}") from None
 
     def rows_for_keys(self, table: str, keys: Iterable[str], columns: Iterable[str] | None = None
@@ -303,6 +306,10 @@ class ResultStore:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _migrate_1_to_2(conn) -> int:

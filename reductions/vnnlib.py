@@ -511,9 +511,9 @@ def parse_vnnlib(text: str, name: str = "<string>", *, limits=None) -> BoxProper
             else:  # c <= V  is  V >= c
                 var, value = b.text, va
                 op = ">=" if op == "<=" else "<="
-            kind, idx = var[0], int(var[2:])
+            kind, idx = var[0], int(var[2:]) if len(var) <= 22 else -1
             if idx not in declared[kind]:
-                raise VnnlibError(f"{name}:{cmp.line}: {var} is used before it is declared")
+                raise VnnlibError(f"{name}:{cmp.line}: {var[:40]} is used before it is declared")
             if kind == "X":
                 if op == "<=":
                     upper[idx] = min(upper.get(idx, value), value)

@@ -132,7 +132,7 @@ def _proof_rows(proof_lines: Any) -> Iterable[Any]:
     return proof_lines
 
 
-def check_drup(clauses: Any, proof_lines: Any, num_vars: int, *, limits=None) -> ProofCheck:
+def check_drup(clauses: Any, proof_lines: Any, num_vars: int, *, limits=None, name: str | None = None) -> ProofCheck:
     """Check a DRUP refutation of ``clauses`` by forward RUP checking (see the module docstring).
 
     ``clauses``: an ``instances.Cnf`` or an iterable of iterables of nonzero ints;
@@ -141,7 +141,8 @@ def check_drup(clauses: Any, proof_lines: Any, num_vars: int, *, limits=None) ->
     the answer carries the reason. A formula clause out of range raises ``ValueError``. Limits
     (:mod:`nsad.limits`): ``num_vars`` at most ``max_vars`` (checked before the per-literal arrays
     are made), and at most ``max_proof_literals`` literals read from the proof; beyond them
-    ``LimitError`` (the proof is then neither checked nor failed).
+    ``LimitError`` (the proof is then neither checked nor failed), located at ``NAME:LINE`` when the
+    proof came from a file ``name``.
 
     >>> php = [(1,), (2,), (-1, -2)]           # refuted by unit propagation alone
     >>> check_drup(php, [], 2).reason
@@ -156,7 +157,7 @@ def check_drup(clauses: Any, proof_lines: Any, num_vars: int, *, limits=None) ->
         raise ValueError(f"num_vars must be a non-negative integer, got {num_vars!r}")
     nv = int(num_vars)
     lim = _limits.resolve(limits)
-    _limits.check("max_vars", nv, f"the formula of the proof check has {nv} variables", limits=lim)
+    _limits.check("max_vars", nv, f"the formula of the proof check has {nv} variables", location=name, limits=lim)
     literal_cap = lim.max_proof_literals
     read_literals = 0
 
@@ -297,7 +298,7 @@ def check_drup(clauses: Any, proof_lines: Any, num_vars: int, *, limits=None) ->
         read_literals += len(tokens)
         if literal_cap is not None and read_literals > literal_cap:
             raise _limits.exceeded("max_proof_literals", literal_cap, f"the proof has more than {literal_cap} "
-                                   f"literals", location=f"proof line {number}")
+                                   f"literals", location=f"{name}:{number}" if name else f"proof line {number}")
         long = next((t for t in tokens if len(t) > 20), None)
         if long is not None:
             stats["failed_line"] = number
