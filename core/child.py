@@ -41,7 +41,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-__all__ = ["ChildOutcome", "run_function", "run_command", "kill_group", "limit_memory", "describe_exit"]
+__all__ = ["ChildOutcome", "run_function", "run_command", "kill_group", "limit_memory", "describe_exit",
+           "EXIT_MEMORY"]
+
+#: Exit code of a child (or a worker process) that stops because it ran out of memory where no
+#: result could be sent back any more; :func:`describe_exit` reports it as the memory limit.
+EXIT_MEMORY = 86
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ class ChildOutcome:
     """How a child ended. ``value``: the function's result (``status == "ok"``); ``error_type``:
     the name of the exception it raised (``"error"``); ``exit_code``: as
     :func:`os.waitstatus_to_exitcode` (negative for a signal); ``seconds``: wall time seen by the
-    caller; ``stderr_tail``: last non-empty line of a command's standard error."""
+    caller; ``stderr_tail``: last non-empty line of a command's standard error; ``stderr``: the
+    command's standard error (its last 64 KiB)."""
 
     status: str
     value: Any = None
@@ -58,6 +64,7 @@ class ChildOutcome:
     exit_code: int | None = None
     seconds: float = 0.0
     stderr_tail: str = ""
+    stderr: str = ""
 
     @property
     def ok(self) -> bool:
@@ -83,7 +90,14 @@ def kill_group(pid: int) -> None:
 
 
 def describe_exit(code: int | None, memory_limit_mb: float | None = None) -> tuple[str, str]:
-    """``(status, reason)`` for a child that ended with ``code`` and no result."""
+    """``(status, reason)`` for a child that ended with ``code`` and no result.
+
+    >>> describe_exit(EXIT_MEMORY, 512)
+    ('memory', 'memory limit 512 MB exceeded')
+    """
+    if code == EXIT_MEMORY:
+        return "memory", (f"memory limit {memory_limit_mb:g} MB exceeded" if memory_limit_mb
+                          else "out of memory (MemoryError)")
     if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
@@ -169,6 +183,8 @@ def run_function(fn: Callable, *args, time_limit: float | None = None, grace: fl
             data = _child_main(fn, args, kwargs, memory_limit_mb)
             with os.fdopen(w, "wb") as fh:
                 fh.write(data)
+        except MemoryError:
+            code = EXIT_MEMORY
         except BaseException:
             code = 1
         finally:
@@ -247,16 +263,19 @@ def run_command(argv: Sequence[str], *, time_limit: float | None = None, memory_
             if proc.poll() is None:  # time limit, Ctrl-C or another exception: never leave it running
                 kill_group(proc.pid)
                 proc.wait()
-        err.seek(0)
-        lines = [ln.strip() for ln in err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        size = err.seek(0, os.SEEK_END)
+        err.seek(max(0, size - 65536))
+        text = err.read().decode("utf-8", "replace")
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     tail = lines[-1] if lines else ""
     secs = time.perf_counter() - t0
     if timed_out:
         return ChildOutcome("timeout", reason=f"time limit {time_limit:g} s exceeded; killed with SIGKILL",
-                            exit_code=proc.returncode, seconds=secs, stderr_tail=tail)
+                            exit_code=proc.returncode, seconds=secs, stderr_tail=tail, stderr=text)
     if proc.returncode == 0:
-        return ChildOutcome("ok", exit_code=0, seconds=secs, stderr_tail=tail)
+        return ChildOutcome("ok", exit_code=0, seconds=secs, stderr_tail=tail, stderr=text)
     status, reason = describe_exit(proc.returncode, memory_limit_mb)
     if tail and status == "crashed":
         reason = f"{reason}: {tail}"
-    return ChildOutcome(status, reason=reason, exit_code=proc.returncode, seconds=secs, stderr_tail=tail)
+    return ChildOutcome(status, reason=reason, exit_code=proc.returncode, seconds=secs, stderr_tail=tail,
+                        stderr=text)

@@ -24,9 +24,21 @@ __all__ = [
 
 
 class NsadError(ValueError):
-    """Base of every user-facing error; ``location`` is ``FILE[:LINE]`` or ``None``."""
+    """Base of every user-facing error; ``location`` is ``FILE[:LINE]`` or ``None``.
+
+    The message is always one line: line breaks that come from the input (a file name, a token,
+    a library's message quoting a corrupt file) are shown escaped.
+
+    >>> str(NsadError("bad table 'a\\nb'"))
+    "bad table 'a\\\\nb'"
+    """
 
     location: str | None = None
+
+    def __init__(self, *args):
+        if args and isinstance(args[0], str) and ("\n" in args[0] or "\r" in args[0]):
+            args = (args[0].replace("\r", "\\r").replace("\n", "\\n"),) + args[1:]
+        super().__init__(*args)
 
 
 class NetworkError(NsadError):
@@ -38,14 +50,15 @@ class CnfError(NsadError):
 
 
 class DimacsError(NsadError):
-    """Malformed DIMACS input; the message is ``FILE:LINE: what was expected``."""
+    """Malformed DIMACS input; the message is ``FILE:LINE: what was expected`` (``FILE: ...`` when
+    ``line`` is ``None``: a file that cannot be read at all)."""
 
-    def __init__(self, name: str, line: int, message: str):
-        super().__init__(f"{name}:{line}: {message}")
+    def __init__(self, name: str, line: int | None, message: str):
+        self.location = f"{name}:{line}" if line is not None else f"{name}"
+        super().__init__(f"{self.location}: {message}")
         self.name = name
         self.line = line
         self.reason = message
-        self.location = f"{name}:{line}"
 
     def __reduce__(self):  # picklable across processes (the default would call __init__(message))
         return (type(self), (self.name, self.line, self.reason))
@@ -72,4 +85,24 @@ class ExportError(NsadError):
 
 
 class LimitError(NsadError):
-    """An input or a request exceeds a documented resource limit (the message names the limit)."""
+    """An input or a request exceeds a documented resource limit (:mod:`nsad.limits`).
+
+    ``limit`` names the limit (``"max_vars"``, ...) when one was exceeded; ``location`` is the place,
+    which then starts the message.
+
+    >>> str(LimitError("the header declares 9 variables", limit="max_vars", location="f.cnf:2"))
+    'f.cnf:2: the header declares 9 variables'
+    """
+
+    def __init__(self, message: str, *, limit: str | None = None, location: str | None = None):
+        super().__init__(f"{location}: {message}" if location else message)
+        self.reason = message
+        self.limit = limit
+        self.location = location
+
+    def __reduce__(self):  # picklable across processes, keywords included
+        return (_limit_error, (self.reason, self.limit, self.location))
+
+
+def _limit_error(message, limit, location):
+    return LimitError(message, limit=limit, location=location)

@@ -1,15 +1,28 @@
 """The `nsad` command line: a thin layer over functions that return data.
 
 Every command lives in ``experiments/commands/NAME.py`` and exposes ``register(subparsers)``, which
-adds its sub-parser with ``set_defaults(func=run)``; ``run(args)`` returns the exit code. User errors
-(``ValueError`` and ``OSError`` subclasses, e.g. ``instances.DimacsError``, ``networks.NetworkError``,
-``solvers.SolverError``) become one line on stderr and exit code 2, never a traceback.
+adds its sub-parser with ``set_defaults(func=run)``; ``run(args)`` returns the exit code
+(``experiments/commands/_common.py`` defines them: 0 all decided and agreeing, 1 a disagreement or a
+failed check, 2 a usage or input error, 3 something undecided or uncheckable, 130 interrupted).
+
+What the command line guarantees, whatever the input:
+
+* a user error (any :class:`nsad.errors.NsadError`, also ``ValueError``/``OSError``, and running out
+  of memory) is one line ``nsad: error: ...`` on stderr and exit code 2, never a traceback; with
+  ``--json`` the input also gets a JSON object with an ``error`` field on stdout;
+* ``--limit NAME=VALUE`` (repeatable, before or after the command name) and ``--no-limits`` set the
+  resource limits of :mod:`nsad.limits` for the command (``nsad limits`` lists them);
+* a closed standard output (``nsad solve *.cnf --json | head -1``) ends the command quietly, with
+  the exit code of what was done so far;
+* Ctrl-C at any moment prints ``nsad: interrupted`` and exits with 130, without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 
 COMMANDS = (
@@ -28,7 +41,10 @@ COMMANDS = (
     "scale",
     "report",
     "results",
+    "limits",
 )
+
+_INPUT_ATTRS = ("formula", "network", "source", "spec", "suite", "db")
 
 
 def _version() -> str:
@@ -40,13 +56,34 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _add_limit_options(parser: argparse.ArgumentParser, dest: str, top: bool) -> None:
+    parser.add_argument("--limit", action="append", dest=dest, default=[] if top else argparse.SUPPRESS,
+                        metavar="NAME=VALUE",
+                        help="set a resource limit for this command (repeatable; VALUE an integer such as 1e7, "
+                        "64Mi, 2G, or 'off'); nsad limits lists them")
+    parser.add_argument("--no-limits", action="store_true", dest=f"{dest}_off",
+                        default=False if top else argparse.SUPPRESS, help="lift every resource limit")
+
+
+def _subparsers(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield sub
+                yield from _subparsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from nsad.experiments.commands._common import EXIT_CODES_EPILOG
+
     parser = argparse.ArgumentParser(
         prog="nsad",
         description="Experiments on the complexity of nonsmooth automatic differentiation: "
         "3-SAT -> ReLU networks, Clarke subgradients, directional derivatives vs matrix products.",
+        epilog=EXIT_CODES_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"nsad {_version()}")
+    _add_limit_options(parser, "limit_global", True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -56,24 +93,112 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         module.register(sub)
+    for p in _subparsers(parser):
+        if p.epilog is None:
+            p.epilog = EXIT_CODES_EPILOG
+        if "--limit" not in p._option_string_actions:
+            _add_limit_options(p, "limit_sub", False)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _limits_of(args):
+    from nsad import limits as L
+
+    items = list(getattr(args, "limit_global", []) or []) + list(getattr(args, "limit_sub", []) or [])
+    base = L.get_limits()
+    if getattr(args, "limit_global_off", False) or getattr(args, "limit_sub_off", False):
+        base = base.unlimited()
+    return base.replace(**L.parse_overrides(items))
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's last flush stays quiet."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _json_error(args, msg: str) -> None:
+    if not getattr(args, "json", False):
+        return
+    from nsad.experiments.commands._common import emit_json
+
+    where = next((getattr(args, a) for a in _INPUT_ATTRS if isinstance(getattr(args, a, None), str)), None)
+    try:
+        emit_json({"file": where, "error": msg})
+    except (BrokenPipeError, OSError):
+        _silence_stdout()
+
+
+def _run(argv: list[str] | None) -> int:
+    from nsad.errors import NsadError
+    from nsad.experiments.commands import _common
+    from nsad.limits import limits
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return _common.EXIT_USAGE
     try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("nsad: interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, OSError) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        lim = _limits_of(args)
+        with limits(lim):
+            return int(args.func(args) or 0)
+    except _common.StdoutClosed as exc:
+        _silence_stdout()
+        return exc.code
+    except BrokenPipeError:
+        _silence_stdout()
+        return _common.EXIT_OK
+    except (NsadError, ValueError, OSError, MemoryError) as exc:
+        msg = _common.error_text(exc)
         print(f"nsad: error: {msg}", file=sys.stderr)
-        return 2
+        _json_error(args, msg)
+        return _common.EXIT_USAGE
+
+
+def _interrupted() -> int:
+    try:
+        print("nsad: interrupted", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+    return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code. Called without ``argv`` (the ``nsad`` script,
+    ``python -m nsad``), it owns the process: a second Ctrl-C while stopping is ignored, and
+    ``SIGXFSZ`` (a file-size limit) is ignored so that an unwritable file gives an error."""
+    console = argv is None
+    try:
+        if console and hasattr(signal, "SIGXFSZ"):
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        return _run(argv)
+    except KeyboardInterrupt:
+        if console:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping: no second traceback
+            _handled_interrupt()
+        return _interrupted()
+
+
+def _handled_interrupt() -> None:
+    """Tell CPython the Ctrl-C was handled. An extension module that runs Python code through
+    ``PyRun_String`` while it is imported leaves the interpreter's "unhandled KeyboardInterrupt" flag
+    set when the interrupt lands there, and the interpreter then kills itself with SIGINT at exit
+    instead of exiting with 130."""
+    try:
+        import ctypes
+
+        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,8 @@ Limits that hold:
   ignore SIGTERM and interrupts included). The task then yields ``on_failure(task, reason)``: an
   UNKNOWN row with its reason, never a hang or a lost row.
 * ``memory_limit_mb`` caps the address space of the worker (``RLIMIT_AS``); a task that exceeds it
-  fails with ``MemoryError`` or dies, and becomes an error row.
+  fails with ``MemoryError`` or dies, and yields ``on_failure(task, "memory limit ... exceeded")``
+  (``nsad verify`` records it as unknown with that reason).
 * A worker that crashes (segfault, ``os._exit``) becomes an error row; a fresh worker replaces it.
 
 Local workers are persistent processes (started once, by the ``forkserver`` method where available,
@@ -27,17 +28,19 @@ do not oversubscribe the cores.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 import traceback
 from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator
 
-from nsad.child import describe_exit, limit_memory, run_function
+from nsad.child import EXIT_MEMORY, describe_exit, limit_memory, run_function
 
 
 def default_failure(task: Any, reason: str) -> dict:
@@ -54,10 +57,21 @@ def _single_thread_blas() -> None:
 
 
 def _worker_main(conn, memory_limit_mb, single_thread) -> None:
+    """A worker's loop; it never lets an exception out (the parent would see a traceback on stderr):
+    running out of memory anywhere ends it with ``EXIT_MEMORY``, anything else with exit code 1."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    limit_memory(memory_limit_mb)
-    if single_thread:
-        _single_thread_blas()
+    try:
+        limit_memory(memory_limit_mb)
+        if single_thread:
+            _single_thread_blas()
+        _serve(conn, memory_limit_mb)
+    except MemoryError:
+        os._exit(EXIT_MEMORY)
+    except BaseException:
+        os._exit(1)
+
+
+def _serve(conn, memory_limit_mb) -> None:
     while True:
         try:
             msg = conn.recv()
@@ -88,7 +102,15 @@ class _Worker:
     def __init__(self, ctx, memory_limit_mb, single_thread):
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, memory_limit_mb, single_thread), daemon=True)
-        self.proc.start()
+        if ctx.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            with _sigint_ignored():  # only while the forkserver (and the resource tracker) are spawned
+                forkserver.ensure_running()
+            self.proc.start()  # forked by the forkserver, which hands its SIG_IGN to the worker
+        else:
+            with _sigint_ignored():
+                self.proc.start()
         child.close()
         self.task = None
         self.tid = None
@@ -110,6 +132,24 @@ class _Worker:
         self.proc.join(2)
         if self.proc.is_alive():
             self.kill()
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT in this process while a worker process starts. A disposition of SIG_IGN is
+    inherited across fork and exec, and Python leaves an inherited SIG_IGN in place, so the
+    forkserver, the resource tracker and every worker (the forkserver hands its own disposition to
+    the workers it forks) never turn a Ctrl-C in the terminal into a traceback while they start;
+    the parent alone handles Ctrl-C. Only the spawning itself (a fork and an exec: milliseconds) is
+    covered; a Ctrl-C in that moment is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class LocalExecutor:

@@ -2,8 +2,8 @@
 
 Conventions:
 
-* WAL journal mode; every row is written in its own transaction as its task finishes, so a killed
-  run loses at most the tasks that were running, never a written row.
+* Every row is written in its own transaction as its task finishes, so a killed run loses at most
+  the tasks that were running, never a written row (rollback journal, see :class:`ResultStore`).
 * Rows are keyed by ``key``, a content hash of the task spec (family, parameters, seed, index,
   methods): re-running the same command finds the finished keys and skips them (``has``/``keys``).
 * The database carries ``PRAGMA application_id`` = ``0x6E736164`` ("nsad") and a schema version
@@ -32,10 +32,13 @@ import os
 import platform
 import sqlite3
 import time
+import urllib.parse
 import uuid
 from typing import Any, Iterable, Iterator
 
 APPLICATION_ID = 0x6E736164  # "nsad"
+#: What sqlite3 raises on a corrupt or foreign file (names that are not UTF-8 come as UnicodeDecodeError).
+_SQL_ERRORS = (sqlite3.Error, UnicodeError, OverflowError)
 SCHEMA_VERSION = 2
 # Schema history: 1 -> 2 (nsad 0.2): task keys hash canonical method names; version-1 rows of the
 # default decider (method NULL or "default", computed by "portfolio", the default since version 1
@@ -64,7 +67,8 @@ VERIFY_COLUMNS: dict[str, str] = {
     "formula_seconds": "REAL",
     "reduce_seconds": "REAL",
     "check_seconds": "REAL",
-    "proof": "TEXT",  # checked | unchecked | failed (with --proofs)
+    "proof": "TEXT",  # checked | unchecked | failed (with --proofs): the formula side
+    "network_proof": "TEXT",  # checked | unchecked | failed (with --proofs): the network side's UNSAT answer
     "certificate": "TEXT",  # checked | failed | none | model-checked
     "certificate_reason": "TEXT",
     "agree": "INTEGER",
@@ -80,10 +84,25 @@ VERIFY_COLUMNS: dict[str, str] = {
 
 
 class ResultStore:
-    """An SQLite results database (see the module docstring)."""
+    """An SQLite results database (see the module docstring).
+
+    Every failure is a :class:`StoreError` naming the file, never an ``sqlite3`` exception: a file
+    that is not SQLite or is corrupt, another application's database, a newer schema, a ``verify``
+    (or AD) table whose ``key`` is not unique (rows would be duplicated), and a database that cannot
+    be written: that one is found when the store is opened for writing (an immutable or read-only
+    file, a read-only folder) by a write that changes nothing, and if it happens later, the row that
+    could not be written is reported and every row written before it is kept.
+
+    The journal is SQLite's rollback journal (``journal_mode=TRUNCATE``, ``synchronous=NORMAL``): no
+    file is memory-mapped, so a database that becomes unwritable mid-run gives an error, never a
+    SIGBUS (WAL mode maps its ``-shm`` index, and a write to that mapping kills the process when the
+    file becomes immutable). Databases written in WAL mode by earlier versions are switched over.
+    """
 
     def __init__(self, path: str | os.PathLike, *, readonly: bool = False):
         self.path = os.fspath(path)
+        self.readonly = readonly
+        self.conn = None
         if readonly and not os.path.exists(self.path):
             raise StoreError(f"{self.path}: no such results database")
         if os.path.isdir(self.path):
@@ -91,52 +110,102 @@ class ResultStore:
         parent = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(parent):
             raise StoreError(f"{self.path}: folder {parent} does not exist")
+        if not readonly:
+            if os.path.exists(self.path) and not os.access(self.path, os.W_OK):
+                raise StoreError(f"{self.path}: the results database cannot be written (read-only or immutable "
+                                 f"file); use another --db")
+            if not os.path.exists(self.path) and not os.access(parent, os.W_OK):
+                raise StoreError(f"{self.path}: cannot create the results database: folder {parent} is not writable")
         try:
-            uri = f"file:{self.path}?mode=ro" if readonly else self.path
-            self.conn = sqlite3.connect(uri, uri=readonly, timeout=30.0, isolation_level=None)
+            if readonly:
+                uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            else:
+                self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self.conn.text_factory = _text  # a corrupt text value reads with replacement characters
             app = self.conn.execute("PRAGMA application_id").fetchone()[0]
             tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        except sqlite3.DatabaseError as exc:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        except _SQL_ERRORS as exc:
+            self.close()
             raise StoreError(f"{self.path}: not an SQLite results database ({exc})") from None
         if app != APPLICATION_ID and (app != 0 or tables):
-            self.conn.close()
+            self.close()
             raise StoreError(f"{self.path}: an SQLite database of another application, not an nsad results database")
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            self.conn.close()
+            self.close()
             raise StoreError(f"{self.path}: written by a newer nsad (schema {version} > {SCHEMA_VERSION})")
-        if not readonly:
-            try:
-                self.conn.execute("PRAGMA journal_mode=WAL")
+        try:
+            if not readonly:
+                self.conn.execute("PRAGMA journal_mode=TRUNCATE")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
-                if app == 0:
-                    self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                    self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                with self._transaction():  # a write that changes nothing: fails now if the file cannot be written
+                    self.conn.execute(f"PRAGMA user_version={version if app else SCHEMA_VERSION}")
+                    if app == 0:
+                        self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self.create_table("verify", VERIFY_COLUMNS)
                 if app != 0 and version < SCHEMA_VERSION:
                     with self._transaction():
                         _migrate_1_to_2(self.conn)
                         self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"{self.path}: cannot write the results database ({exc})") from None
+            elif "verify" in tables:
+                self._check_key("verify")
+        except StoreError:
+            self.close()
+            raise
+        except _SQL_ERRORS as exc:
+            self.close()
+            raise StoreError(f"{self.path}: cannot write the results database ({exc})") from None
+
+    def _error(self, exc: Exception, what: str) -> StoreError:
+        return StoreError(f"{self.path}: {what} ({exc})")
 
     # -- schema --------------------------------------------------------------------------------------
     def create_table(self, table: str, columns: dict[str, str]) -> None:
-        """Create ``table`` if needed and add any missing columns (schemas only ever grow)."""
+        """Create ``table`` if needed and add any missing columns (schemas only ever grow). A table
+        whose ``key`` column is declared ``PRIMARY KEY`` here must have it unique in the file."""
         _check_name(table)
         cols = ", ".join(f'"{_check_name(c)}" {t}' for c, t in columns.items())
-        self.conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})')
-        have = {r[1] for r in self.conn.execute(f'PRAGMA table_info("{table}")')}
-        self.__dict__.get("_column_cache", {}).pop(table, None)
-        for c, t in columns.items():
-            if c not in have:
-                self.conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{c}" {t.replace("PRIMARY KEY", "")}')
+        try:
+            self.conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})')
+            have = {r[1] for r in self.conn.execute(f'PRAGMA table_info("{table}")')}
+            self.__dict__.get("_column_cache", {}).pop(table, None)
+            for c, t in columns.items():
+                if c not in have:
+                    self.conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{c}" {t.replace("PRIMARY KEY", "")}')
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, f"cannot create or extend table {table!r}") from None
+        if "PRIMARY KEY" in columns.get("key", ""):
+            self._check_key(table)
+
+    def _check_key(self, table: str) -> None:
+        """``StoreError`` unless ``key`` is the primary key of ``table`` or has a unique index of its own
+        (otherwise ``INSERT OR REPLACE`` would add a second row for a key, e.g. with ``--no-resume``)."""
+        try:
+            info = list(self.conn.execute(f'PRAGMA table_info("{_check_name(table)}")'))
+            if any(r[1] == "key" and r[5] == 1 for r in info) and sum(1 for r in info if r[5]) == 1:
+                return
+            for idx in self.conn.execute(f'PRAGMA index_list("{table}")'):
+                if idx[2]:  # unique
+                    cols = [r[2] for r in self.conn.execute(f'PRAGMA index_info("{idx[1]}")')]
+                    if cols == ["key"]:
+                        return
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, f"cannot read the schema of table {table!r}") from None
+        raise StoreError(f"{self.path}: table {table!r} has no primary key on 'key' (not written by nsad?); rows "
+                         f"would be duplicated: use another --db")
 
     def tables(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        try:
+            return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, "cannot list the tables") from None
 
     def columns(self, table: str) -> list[str]:
-        return [r[1] for r in self.conn.execute(f'PRAGMA table_info("{_check_name(table)}")')]
+        try:
+            return [r[1] for r in self.conn.execute(f'PRAGMA table_info("{_check_name(table)}")')]
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, f"cannot read the columns of table {table!r}") from None
 
     def _columns(self, table: str) -> frozenset:
         cache = self.__dict__.setdefault("_column_cache", {})
@@ -146,33 +215,65 @@ class ResultStore:
 
     # -- rows ----------------------------------------------------------------------------------------
     def put(self, table: str, row: dict[str, Any]) -> None:
-        """Insert or replace one row in its own transaction (values: numbers, strings, None, JSON-able)."""
+        """Insert or replace one row in its own transaction (values: numbers, strings, None, JSON-able).
+
+        A failure to write (disk full, the file made read-only or immutable) is a ``StoreError``
+        saying so; the rows written before are kept (each was committed on its own).
+        """
         row = {k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list, tuple)) else v) for k, v in row.items()}
         if "finished_at" in self._columns(table):
             row.setdefault("finished_at", time.time())
         names = ", ".join(f'"{_check_name(k)}"' for k in row)
         marks = ", ".join("?" for _ in row)
-        with self._transaction():
-            self.conn.execute(f'INSERT OR REPLACE INTO "{_check_name(table)}" ({names}) VALUES ({marks})', list(row.values()))
+        try:
+            with self._transaction():
+                self.conn.execute(f'INSERT OR REPLACE INTO "{_check_name(table)}" ({names}) VALUES ({marks})',
+                                  list(row.values()))
+        except _SQL_ERRORS as exc:
+            raise StoreError(f"{self.path}: cannot write a row to the results database ({exc}); the rows written "
+                             f"before are kept") from None
 
     def put_many(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         for r in rows:
             self.put(table, r)
 
     def has(self, table: str, key: str) -> bool:
-        return self.conn.execute(f'SELECT 1 FROM "{_check_name(table)}" WHERE key = ?', (key,)).fetchone() is not None
+        try:
+            return self.conn.execute(f'SELECT 1 FROM "{_check_name(table)}" WHERE key = ?', (key,)).fetchone() is not None
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, f"cannot read table {table!r}") from None
 
     def keys(self, table: str) -> set[str]:
-        return {r[0] for r in self.conn.execute(f'SELECT key FROM "{_check_name(table)}"')}
+        try:
+            return {r[0] for r in self.conn.execute(f'SELECT key FROM "{_check_name(table)}"')}
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, f"cannot read table {table!r}") from None
 
     def count(self, table: str) -> int:
-        return self.conn.execute(f'SELECT COUNT(*) FROM "{_check_name(table)}"').fetchone()[0]
+        try:
+            return self.conn.execute(f'SELECT COUNT(*) FROM "{_check_name(table)}"').fetchone()[0]
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, f"cannot read table {table!r}") from None
 
-    def rows(self, table: str, where: str = "", params: tuple = ()) -> Iterator[dict[str, Any]]:
-        cur = self.conn.execute(f'SELECT * FROM "{_check_name(table)}" {where}', params)
-        names = [d[0] for d in cur.description]
-        for r in cur:
-            yield dict(zip(names, r))
+    def rows(self, table: str, where: str = "", params: tuple = (), columns: Iterable[str] | None = None
+             ) -> Iterator[dict[str, Any]]:
+        """The rows of ``table`` (all columns, or ``columns``), as dicts, streamed."""
+        cols = "*" if columns is None else ", ".join(f'"{_check_name(c)}"' for c in columns)
+        try:
+            cur = self.conn.execute(f'SELECT {cols} FROM "{_check_name(table)}" {where}', params)
+            names = [d[0] for d in cur.description]
+            for r in cur:
+                yield dict(zip(names, r))
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, f"cannot read table {table!r}") from None
+
+    def rows_for_keys(self, table: str, keys: Iterable[str], columns: Iterable[str] | None = None
+                      ) -> Iterator[dict[str, Any]]:
+        """The rows of ``table`` whose ``key`` is among ``keys`` (queried in batches)."""
+        keys = list(keys)
+        for i in range(0, len(keys), 500):
+            batch = keys[i:i + 500]
+            yield from self.rows(table, f"WHERE key IN ({', '.join('?' for _ in batch)})", tuple(batch), columns)
 
     def _transaction(self):
         conn = self.conn
@@ -182,18 +283,33 @@ class ResultStore:
                 conn.execute("BEGIN IMMEDIATE")
 
             def __exit__(self_inner, et, ev, tb):
-                conn.execute("COMMIT" if et is None else "ROLLBACK")
+                if et is None:
+                    conn.execute("COMMIT")
+                else:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # the transaction may already be gone; the original error is what matters
 
         return _Tx()
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except sqlite3.Error:
+                pass
+            self.conn = None
 
     def __enter__(self) -> "ResultStore":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _migrate_1_to_2(conn) -> int:

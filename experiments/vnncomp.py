@@ -27,6 +27,7 @@ either absent, the previous folder, or complete. An existing non-empty ``OUT`` i
 
 from __future__ import annotations
 
+from nsad import limits as _limits
 from nsad.errors import ExportError
 
 import hashlib
@@ -62,9 +63,10 @@ def instance_name(file: str) -> str:
     return name or "instance"
 
 
-def read_suite_manifest(suite_dir) -> list[dict]:
+def read_suite_manifest(suite_dir, *, limits=None) -> list[dict]:
     """The records of ``SUITE/manifest.json``, validated (``file`` inside the folder, ``expected`` in
-    ``sat``/``unsat``/``null``).
+    ``sat``/``unsat``/``null``). The JSON reader's limits apply (:func:`nsad.limits.load_json`), and
+    ``max_records``.
 
     >>> read_suite_manifest("/nonexistent-suite")
     Traceback (most recent call last):
@@ -77,15 +79,13 @@ def read_suite_manifest(suite_dir) -> list[dict]:
     path = os.path.join(suite, "manifest.json")
     if not os.path.isfile(path):
         raise VnncompError(f"{path}: no manifest.json in the suite folder")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            records = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise VnncompError(f"{path}: not valid JSON ({exc})") from None
+    records = _limits.load_json(path, limits, error=VnncompError, what="the manifest")
     if isinstance(records, dict) and isinstance(records.get("records"), list):
         records = records["records"]
     if not isinstance(records, list):
         raise VnncompError(f"{path}: the manifest must be a JSON list of records")
+    _limits.check("max_records", len(records), f"the manifest has {len(records)} records", location=path,
+                  limits=limits)
     root = os.path.realpath(suite)
     for i, rec in enumerate(records):
         if not isinstance(rec, dict) or not isinstance(rec.get("file"), str) or not rec["file"]:
@@ -98,7 +98,7 @@ def read_suite_manifest(suite_dir) -> list[dict]:
     return records
 
 
-def read_instances_csv(path) -> list[tuple[str, str, float]]:
+def read_instances_csv(path, *, limits=None) -> list[tuple[str, str, float]]:
     """The rows ``(onnx, vnnlib, timeout)`` of a VNN-COMP ``instances.csv`` (no header).
 
     >>> import os, tempfile
@@ -108,18 +108,21 @@ def read_instances_csv(path) -> list[tuple[str, str, float]]:
     [('onnx/a.onnx', 'vnnlib/a.vnnlib', 60.0)]
     """
     rows = []
-    with open(os.fspath(path), encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            parts = [p.strip() for p in line.rstrip("\n").split(",")]
-            if len(parts) != 3:
-                raise VnncompError(f"{path}:{lineno}: expected 3 comma-separated fields, got {len(parts)}")
-            try:
-                t = float(parts[2])
-            except ValueError:
-                raise VnncompError(f"{path}:{lineno}: timeout {parts[2]!r} is not a number") from None
-            rows.append((parts[0], parts[1], t))
+    lim = _limits.resolve(limits)
+    text = _limits.read_text(os.fspath(path), lim, error=VnncompError, what="instances.csv")
+    for lineno, line in enumerate(text.splitlines(keepends=True), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.rstrip("\n").split(",")]
+        if len(parts) != 3:
+            raise VnncompError(f"{path}:{lineno}: expected 3 comma-separated fields, got {len(parts)}")
+        try:
+            t = float(parts[2])
+        except ValueError:
+            raise VnncompError(f"{path}:{lineno}: timeout {parts[2][:40]!r} is not a number") from None
+        rows.append((parts[0], parts[1], t))
+        _limits.check("max_records", len(rows), f"more than {len(rows)} instances", location=f"{path}:{lineno}",
+                      limits=lim)
     return rows
 
 

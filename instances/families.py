@@ -68,6 +68,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .cnf import Cnf, CnfError, _check_count
+from .generators import FormulaSize, _limit
 from .generators import _clause_count as _core_clause_count
 from .generators import formula_rng
 
@@ -232,6 +233,7 @@ def hidden_ksat(
     scheme = _choice(scheme, "scheme", ("q-hidden", "2-hidden"))
     if k < (3 if scheme == "q-hidden" else 2):
         raise CnfError(f"scheme {scheme!r} needs k >= {3 if scheme == 'q-hidden' else 2}, got k = {k}")
+    _limit(_hidden_size(n, m, None, k), "hidden-ksat")
     rng = formula_rng(seed, index)
     hidden = rng.integers(0, 2, size=n, dtype=np.int64).astype(bool)
     variables = _distinct_rows(rng, n, k, m)
@@ -253,7 +255,49 @@ def hidden_ksat(
     )
 
 
+def _hidden_size(n, m=None, ratio=None, k=3, scheme="q-hidden") -> FormulaSize:
+    n, k = _shape(n, k)
+    m, _ = _clause_count(n, m, ratio)
+    return FormulaSize(n, m, m * k, 120 * m * k + 16 * m + 16 * n)
+
+
+hidden_ksat.size = _hidden_size
+
+
 # ------------------------------------------------------------------------------ crafted UNSAT
+_PYSAT_LITERAL = 48  # bytes per literal while python-sat builds a formula as lists of ints
+_PYSAT_CLAUSE = 72
+
+
+def _pysat_size(num_vars: int, clauses: int, literals: int) -> FormulaSize:
+    return FormulaSize(num_vars, clauses, literals, _PYSAT_LITERAL * literals + _PYSAT_CLAUSE * clauses)
+
+
+def _pigeonhole_size(holes, per_hole=1, shuffle=False) -> FormulaSize:
+    holes = _check_count(holes, "holes", 1)
+    per_hole = _check_count(per_hole, "per_hole", 1)
+    pigeons = per_hole * holes + 1
+    at_most = holes * math.comb(pigeons, per_hole + 1)
+    return _pysat_size(pigeons * holes, pigeons + at_most, pigeons * holes + at_most * (per_hole + 1))
+
+
+def _ordering_size(size, shuffle=False) -> FormulaSize:
+    n = _check_count(size, "size", 2)
+    return _pysat_size(n * n, n ** 3 + n * n + n, 3 * n ** 3 + 2 * n * n + n)
+
+
+def _parity_size(size, shuffle=False) -> FormulaSize:
+    v = 2 * _check_count(size, "size", 1) + 1
+    pairs = math.comb(v - 1, 2)
+    return _pysat_size(math.comb(v, 2), v + v * pairs, v * (v - 1) + 2 * v * pairs)
+
+
+def _chessboard_size(size, exhaustive=False, shuffle=False) -> FormulaSize:
+    cells = 4 * _check_count(size, "size", 2) ** 2
+    return _pysat_size(2 * cells, 7 * cells, 16 * cells)
+
+
+
 def _relabel(num_vars, literals, offsets, rng) -> tuple[np.ndarray, np.ndarray]:
     """Random variable renaming, sign flips and clause order (draws: permutation, signs, order)."""
     perm = rng.permutation(num_vars) + 1
@@ -308,6 +352,7 @@ def pigeonhole(holes: int, per_hole: int = 1, shuffle: bool = False, seed: int =
     per_hole = _check_count(per_hole, "per_hole", 1)
     shuffle = _flag(shuffle, "shuffle")
     params = {"holes": holes, "per_hole": per_hole, "shuffle": shuffle}
+    _limit(_pigeonhole_size(holes, per_hole), "pigeonhole")
     return _from_pysat(PHP(holes, kval=per_hole), "pigeonhole", params, seed, index, shuffle)
 
 
@@ -324,6 +369,7 @@ def ordering(size: int, shuffle: bool = False, seed: int = 0, index: int = 0) ->
 
     size = _check_count(size, "size", 2)
     shuffle = _flag(shuffle, "shuffle")
+    _limit(_ordering_size(size), "ordering")
     return _from_pysat(GT(size), "ordering", {"size": size, "shuffle": shuffle}, seed, index, shuffle)
 
 
@@ -340,6 +386,7 @@ def parity(size: int, shuffle: bool = False, seed: int = 0, index: int = 0) -> C
 
     size = _check_count(size, "size", 1)
     shuffle = _flag(shuffle, "shuffle")
+    _limit(_parity_size(size), "parity")
     return _from_pysat(PAR(size), "parity", {"size": size, "shuffle": shuffle}, seed, index, shuffle)
 
 
@@ -362,6 +409,7 @@ def mutilated_chessboard(
     exhaustive = _flag(exhaustive, "exhaustive")
     shuffle = _flag(shuffle, "shuffle")
     params = {"size": size, "exhaustive": exhaustive, "shuffle": shuffle}
+    _limit(_chessboard_size(size), "mutilated-chessboard")
     return _from_pysat(CB(size, exhaustive=exhaustive), "mutilated-chessboard", params, seed, index, shuffle)
 
 
@@ -495,6 +543,7 @@ def random_kxor(
     n, k = _shape(n, k, kmax=12)
     m, ratio = _clause_count(n, m, ratio)
     satisfiable = _flag(satisfiable, "satisfiable")
+    _limit(_kxor_size(n, m, None, k), "random-kxor")
     rng = formula_rng(seed, index)
     variables = _distinct_rows(rng, n, k, m) + 1
     if satisfiable:
@@ -504,6 +553,29 @@ def random_kxor(
         parities = rng.integers(0, 2, size=m, dtype=np.int64)
     params = {"n": n, "m": m, "k": k, "ratio": ratio, "satisfiable": satisfiable}
     return _xor_formula(n, variables, parities, "random-kxor", params, seed, index)
+
+
+def _xor_system_size(num_vars: int, constraints: int, k: int) -> FormulaSize:
+    clauses = constraints << (k - 1)
+    # the GF(2) matrix (bools, then packed words) dominates for large systems
+    return FormulaSize(num_vars, clauses, clauses * k, constraints * (num_vars + 64) * 2 + 48 * clauses * k)
+
+
+def _kxor_size(n, m=None, ratio=None, k=3, satisfiable=False) -> FormulaSize:
+    n, k = _shape(n, k, kmax=12)
+    m, _ = _clause_count(n, m, ratio)
+    return _xor_system_size(n, m, k)
+
+
+def _tseitin_size(vertices, degree=3, charge="odd") -> FormulaSize:
+    vertices = _check_count(vertices, "vertices", 1)
+    degree = _check_count(degree, "degree", 1)
+    if degree > 12:
+        raise CnfError(f"degree must be <= 12 (each vertex gives 2^(degree-1) clauses), got {degree}")
+    return _xor_system_size(vertices * degree // 2, vertices, degree)
+
+
+random_kxor.size = _kxor_size
 
 
 # ------------------------------------------------------------------------------------ Tseitin
@@ -568,6 +640,7 @@ def tseitin(vertices: int, degree: int = 3, charge: str = "odd", seed: int = 0, 
     if degree > 12:
         raise CnfError(f"degree must be <= 12 (each vertex gives 2^(degree-1) clauses), got {degree}")
     charge = _choice(charge, "charge", ("odd", "even", "random"))
+    _limit(_tseitin_size(vertices, degree), "tseitin")
     rng = formula_rng(seed, index)
     edges = random_regular_graph(vertices, degree, rng)
     charges = rng.integers(0, 2, size=vertices, dtype=np.int64)
@@ -587,6 +660,13 @@ def tseitin(vertices: int, degree: int = 3, charge: str = "odd", seed: int = 0, 
     if odd_component == (cnf.planted is not None):  # pragma: no cover - would be a bug in gf2_solve
         raise AssertionError("Tseitin label: GF(2) elimination and the component rule disagree")
     return cnf
+
+
+pigeonhole.size = _pigeonhole_size
+ordering.size = _ordering_size
+parity.size = _parity_size
+mutilated_chessboard.size = _chessboard_size
+tseitin.size = _tseitin_size
 
 
 # ---------------------------------------------------------------------------------- registry

@@ -53,9 +53,11 @@ import inspect
 import math
 import numbers
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 import numpy as np
+
+from nsad import limits as _limits
 
 from .cnf import Cnf, CnfError, _check_count
 
@@ -67,6 +69,9 @@ __all__ = [
     "FAMILY_ALIASES",
     "generate",
     "regenerate",
+    "FormulaSize",
+    "formula_size",
+    "check_formula_size",
 ]
 
 RANDOM_KSAT = "random-ksat"
@@ -111,6 +116,71 @@ def _check_shape(n: Any, k: Any) -> tuple[int, int]:
     return n, k
 
 
+class FormulaSize(NamedTuple):
+    """What a generator will build, estimated from its parameters alone (upper bounds): ``vars``,
+    ``clauses``, ``literals`` (occurrences) and ``memory``, the peak bytes it allocates on the way."""
+
+    vars: int
+    clauses: int
+    literals: int
+    memory: int
+
+    @property
+    def dimacs_bytes(self) -> int:
+        """An upper bound on the size of the formula's DIMACS text (a literal takes at most 9 + the
+        digits of ``vars`` bytes)."""
+        return self.literals * (2 + len(str(self.vars))) + 2 * self.clauses + 64 + 8 * self.vars // 7
+
+
+def check_formula_size(size: FormulaSize, what: str = "the formula", *, location: str | None = None,
+                       limits: _limits.Limits | None = None) -> None:
+    """``LimitError`` when an estimated formula exceeds ``max_vars``, ``max_clauses``, ``max_literals``
+    or ``max_memory_bytes``.
+
+    >>> check_formula_size(FormulaSize(10**9, 1, 3, 0))
+    Traceback (most recent call last):
+    ...
+    nsad.errors.LimitError: the formula would have 1000000000 variables, beyond the limit max_vars = 10000000 (...)
+    """
+    lim = _limits.resolve(limits)
+    for name, value, unit in (("max_vars", size.vars, "variables"), ("max_clauses", size.clauses, "clauses"),
+                              ("max_literals", size.literals, "literals"),
+                              ("max_memory_bytes", size.memory, "bytes of memory to generate")):
+        _limits.check(name, value, f"{what} would have {value} {unit}" if unit != "bytes of memory to generate"
+                      else f"{what} would need about {value} bytes of memory to generate",
+                      location=location, limits=lim)
+
+
+def formula_size(generator: Callable[..., Cnf] | str, **parameters: Any) -> FormulaSize | None:
+    """The :class:`FormulaSize` a generator (or a family name) would build with these parameters, or
+    None when it declares no estimate (its ``size`` attribute). Bad parameters raise ``CnfError``.
+
+    >>> formula_size("random-ksat", n=250_000, m=1_000_000)
+    FormulaSize(vars=250000, clauses=1000000, literals=3000000, memory=236000000)
+    """
+    fn = GENERATORS[_family(generator)] if isinstance(generator, str) else generator
+    estimate = getattr(fn, "size", None)
+    if estimate is None:
+        return None
+    try:
+        bound = inspect.signature(fn).bind(**parameters)
+    except TypeError as exc:
+        raise CnfError(f"bad parameters: {exc}") from None
+    bound.apply_defaults()
+    args = {k: v for k, v in bound.arguments.items() if k not in ("seed", "index")}
+    return estimate(**args)
+
+
+def _ksat_size(n, m=None, ratio=None, k=3, per_literal=72, **_ignored) -> FormulaSize:
+    n, k = _check_shape(n, k)
+    m, _ = _clause_count(n, m, ratio)
+    return FormulaSize(n, m, m * k, per_literal * m * k + 16 * m + 16 * n)
+
+
+def _limit(size: FormulaSize, family: str) -> None:
+    check_formula_size(size, f"this {family} formula")
+
+
 def _draw_clauses(rng: np.random.Generator, n: int, k: int, count: int) -> np.ndarray:
     """``count`` uniform clauses of ``k`` distinct variables out of ``n``: int64 literals ``(count, k)``."""
     chosen = np.empty((count, k), dtype=np.int64)
@@ -153,6 +223,7 @@ def random_ksat(n: int, m: int | None = None, ratio: float | None = None, k: int
     """
     n, k = _check_shape(n, k)
     m, ratio = _clause_count(n, m, ratio)
+    _limit(_ksat_size(n, m, None, k), RANDOM_KSAT)
     rng = formula_rng(seed, index)
     literals = _draw_clauses(rng, n, k, m)
     return _make(n, k, m, ratio, seed, index, RANDOM_KSAT, literals)
@@ -170,6 +241,7 @@ def planted_ksat(n: int, m: int | None = None, ratio: float | None = None, k: in
     """
     n, k = _check_shape(n, k)
     m, ratio = _clause_count(n, m, ratio)
+    _limit(_planted_size(n, m, None, k), PLANTED_KSAT)
     rng = formula_rng(seed, index)
     hidden = rng.integers(0, 2, size=n, dtype=np.int64).astype(bool)
     literals = np.empty((m, k), dtype=np.int64)
@@ -181,6 +253,13 @@ def planted_ksat(n: int, m: int | None = None, ratio: float | None = None, k: in
         todo = todo[~kept]
     return _make(n, k, m, ratio, seed, index, PLANTED_KSAT, literals, planted=hidden)
 
+
+def _planted_size(n, m=None, ratio=None, k=3) -> FormulaSize:
+    return _ksat_size(n, m, ratio, k, per_literal=96)
+
+
+random_ksat.size = _ksat_size
+planted_ksat.size = _planted_size
 
 _GENERATORS: dict = {RANDOM_KSAT: random_ksat, PLANTED_KSAT: planted_ksat}
 _ALIASES: dict = {"random": RANDOM_KSAT, "uniform": RANDOM_KSAT, "planted": PLANTED_KSAT}

@@ -68,6 +68,7 @@ import json
 import math
 import numbers
 import os
+import re
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -76,12 +77,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from nsad import limits as _limits
+
 from .cnf import Cnf, CnfError
 from .dimacs import format_dimacs
 from .families import FAMILIES, expected_label
 from .families import FAMILY_ALIASES as _NEW_ALIASES
 from .generators import FAMILY_ALIASES as _CORE_ALIASES
-from .generators import GENERATORS, random_ksat
+from .generators import GENERATORS, FormulaSize, check_formula_size, formula_size, random_ksat
 from .to3cnf import to_3cnf
 
 __all__ = [
@@ -146,8 +149,24 @@ def _aliases() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------- the spec
-def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a TOML suite spec (``tomllib``); TOML syntax errors become ``SuiteError``.
+_TOML_STRING = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+
+
+def _toml_nesting(text: str) -> int:
+    """The nesting depth of TOML arrays and inline tables (strings and comments skipped)."""
+    bare = _TOML_STRING.sub('""', text)
+    depth = best = 0
+    for ch in re.findall(r"[\[\]{}]", bare):
+        depth += 1 if ch in "[{" else -1
+        best = max(best, depth)
+    return best
+
+
+def load_spec(path: str | os.PathLike[str], *, limits: _limits.Limits | None = None) -> dict[str, Any]:
+    """Read a TOML suite spec (``tomllib``); every problem is a ``SuiteError`` naming the file: TOML
+    syntax, bytes that are not UTF-8, a missing file. Limits (:mod:`nsad.limits`): the file's size
+    (``max_text_bytes``), the nesting of arrays and tables (``max_nesting``), the digits of a number
+    (``max_number_length``): beyond them ``LimitError``, checked before ``tomllib`` runs.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "bad.toml"
@@ -156,13 +175,24 @@ def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     Traceback (most recent call last):
     ...
     nsad.instances.suites.SuiteError: .../bad.toml: not valid TOML: Invalid value (at line 1, column 8)
+    >>> _ = p.write_bytes(b"seed = 1 # caf\\xe9\\n")
+    >>> load_spec(p)
+    Traceback (most recent call last):
+    ...
+    nsad.instances.suites.SuiteError: .../bad.toml:1: not UTF-8 text (byte 14)
     """
+    lim = _limits.resolve(limits)
     name = os.fspath(path)
-    with open(name, "rb") as handle:
-        try:
-            return tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise SuiteError(f"{name}: not valid TOML: {exc}") from None
+    text = _limits.read_text(name, lim, error=SuiteError, what="the suite spec")
+    _limits.check_text_numbers(text, name, lim)
+    depth = _toml_nesting(text)
+    _limits.check("max_nesting", depth, f"arrays or tables nested {depth} deep", location=name, limits=lim)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{name}: not valid TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # what tomllib raises besides its own error
+        raise SuiteError(f"{name}: not valid TOML ({type(exc).__name__}: {exc})".splitlines()[0]) from None
 
 
 def _is_int(v: Any) -> bool:
@@ -204,10 +234,15 @@ def _check_seed(where: str, value: Any) -> int:
     return int(value)
 
 
-def suite_tasks(spec: Mapping[str, Any], source: str = "<spec>") -> list[SuiteTask]:
+def suite_tasks(spec: Mapping[str, Any], source: str = "<spec>", *,
+                limits: _limits.Limits | None = None) -> list[SuiteTask]:
     """Validate a parsed spec and list its formulas in suite order (see the module docstring).
 
-    ``source`` names the spec in error messages.
+    ``source`` names the spec in error messages. Before any task is listed, the suite's size is
+    estimated from the spec alone (:mod:`nsad.limits`): the number of formulas (``max_grid_tasks``),
+    every grid point's formula (``max_vars``, ``max_clauses``, ``max_literals``, ``max_memory_bytes``,
+    from the family's size estimate) and the DIMACS bytes of the whole suite (``max_output_bytes``);
+    beyond a limit, ``LimitError`` naming the entry.
 
     >>> tasks = suite_tasks({"seed": 3, "family": [{"name": "random", "n": [10, 20], "ratio": 4.0, "count": 2}]})
     >>> [(t.family, dict(t.parameters)["n"], t.seed, t.index) for t in tasks]
@@ -226,8 +261,11 @@ def suite_tasks(spec: Mapping[str, Any], source: str = "<spec>") -> list[SuiteTa
     entries = spec.get("family")
     if not isinstance(entries, list) or not entries or not all(isinstance(e, Mapping) for e in entries):
         raise SuiteError(f"{source}: the spec needs at least one [[family]] table")
+    lim = _limits.resolve(limits)
     generators, aliases = _generators(), _aliases()
     tasks: list[SuiteTask] = []
+    planned = 0  # formulas declared so far, counted before any is listed
+    output = 0  # estimated DIMACS bytes
     for number, entry in enumerate(entries, start=1):
         where = f"{source}: [[family]] {number}"
         if "name" not in entry:
@@ -267,15 +305,36 @@ def suite_tasks(spec: Mapping[str, Any], source: str = "<spec>") -> list[SuiteTa
                 )
         keys = list(params)
         grids = [_values(where, key, params[key]) for key in keys]
+        points = math.prod(len(g) for g in grids)
+        planned += points * count
+        _limits.check("max_grid_tasks", planned, f"the suite declares {planned} formulas (entries 1..{number}; "
+                      f"this one: {points} grid points x count {count})", location=where, limits=lim)
         for point in itertools.product(*grids):
             kwargs = tuple(zip(keys, point))
             try:
                 signature.bind(**dict(kwargs))
+                size = formula_size(generators[family], **dict(kwargs))
             except TypeError as exc:
                 raise SuiteError(f"{where}: {exc}") from None
+            except CnfError as exc:
+                raise SuiteError(f"{where}: {dict(kwargs)}: {exc}") from None
+            if size is not None:
+                if convert:
+                    size = _three_cnf_size(size)
+                check_formula_size(size, f"the formula with {dict(kwargs)}", location=where, limits=lim)
+                output += count * size.dimacs_bytes
+                _limits.check("max_output_bytes", output, f"the suite's DIMACS files would take about {output} "
+                              f"bytes", location=where, limits=lim)
             for _ in range(count):
                 tasks.append(SuiteTask(family, kwargs, seed, len(tasks), convert))
     return tasks
+
+
+def _three_cnf_size(size: FormulaSize) -> FormulaSize:
+    """An upper bound after ``to_3cnf``: each long clause of length L becomes L - 2 clauses with L - 3
+    new variables."""
+    return FormulaSize(size.vars + size.literals, size.clauses + size.literals, 3 * (size.clauses + size.literals),
+                       3 * size.memory + 64 * size.literals)
 
 
 # ------------------------------------------------------------------------------------ writing
@@ -296,9 +355,9 @@ def _write_atomic(folder: Path, name: str, data: bytes) -> None:
 
 def _old_files(folder: Path) -> set[str]:
     try:
-        records = json.loads((folder / MANIFEST).read_text())
+        records = _limits.load_json(str(folder / MANIFEST), error=SuiteError, what="the old manifest")
         return {r["file"] for r in records if isinstance(r, dict) and isinstance(r.get("file"), str)}
-    except (OSError, ValueError, TypeError):
+    except (ValueError, TypeError):  # NsadError included: an unreadable old manifest lists nothing
         return set()
 
 

@@ -19,11 +19,16 @@ the two gradients are equal, so they prove nothing
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from nsad import limits as _limits
 from nsad.networks.relu_network import NetworkError, ReluNetwork
+
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+(?:/[0-9]+)?|[0-9]*\.[0-9]+)\s*")
 
 
 def _exact_number(v: Any, what: str):
@@ -34,10 +39,13 @@ def _exact_number(v: Any, what: str):
     if isinstance(v, Fraction):
         return int(v) if v.denominator == 1 else v
     if isinstance(v, str):
+        if not _NUMBER_TEXT.fullmatch(v):
+            raise NetworkError(f"{what}: {v[:40]!r} is not an integer or 'p/q' rational")
+        _limits.check("max_number_length", len(v.strip()), f"{what}: a number of {len(v.strip())} characters")
         try:
             f = Fraction(v.strip())
         except (ValueError, ZeroDivisionError):
-            raise NetworkError(f"{what}: {v!r} is not an integer or 'p/q' rational") from None
+            raise NetworkError(f"{what}: {v[:40]!r} is not an integer or 'p/q' rational") from None
         return int(f) if f.denominator == 1 else f
     if isinstance(v, float) and v.is_integer():
         return int(v)
@@ -94,6 +102,45 @@ class Certificate:
         if not (isinstance(pts, list) and isinstance(grads, list) and all(isinstance(p, list) for p in pts + grads)):
             raise NetworkError("certificate 'points' and 'gradients' must be lists of two lists")
         return cls(tuple(tuple(p) for p in pts), tuple(tuple(g) for g in grads))
+
+
+def read_certificate(path, *, limits=None) -> Certificate:
+    """The certificate of a verdict JSON file: a line of ``nsad decide --json`` (an object with a
+    ``certificate``) or a bare ``{points, gradients}`` object.
+
+    The JSON reader's limits apply (:func:`nsad.limits.load_json`: size, nesting, digits), and the
+    points may have at most ``max_layer_width`` coordinates. Every problem is a ``NetworkError`` (or
+    a ``LimitError``) naming the file.
+
+    >>> import json, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "v.json")
+    >>> _ = open(p, "w").write(json.dumps({"verdict": "two-subgradients", "certificate": None}))
+    >>> read_certificate(p)
+    Traceback (most recent call last):
+    ...
+    nsad.errors.NetworkError: ...v.json: the 'certificate' is null (the verdict carried none)
+    """
+    name = os.fspath(path)
+    lim = _limits.resolve(limits)
+    obj = _limits.load_json(name, lim, error=NetworkError, what="the verdict file")
+    if isinstance(obj, dict) and "certificate" in obj and obj["certificate"] is None:
+        raise NetworkError(f"{name}: the 'certificate' is null (the verdict carried none)")
+    inner = obj.get("certificate", obj) if isinstance(obj, dict) else obj
+    if isinstance(inner, dict):
+        for key in ("points", "gradients"):
+            rows = inner.get(key)
+            if isinstance(rows, list):
+                for row in rows:
+                    if isinstance(row, list):
+                        _limits.check("max_layer_width", len(row), f"a certificate row has {len(row)} coordinates",
+                                      location=name, limits=lim)
+    try:
+        with _limits.limits(lim):
+            return Certificate.from_json(obj)
+    except _limits.LimitError as exc:
+        raise _limits.LimitError(f"{name}: {exc}", limit=exc.limit) from None
+    except NetworkError as exc:
+        raise NetworkError(f"{name}: {exc}") from None
 
 
 @dataclass(frozen=True)

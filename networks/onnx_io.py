@@ -52,6 +52,7 @@ True
 
 from __future__ import annotations
 
+import math
 import os
 from fractions import Fraction
 import numpy as np
@@ -321,10 +322,15 @@ def _to_int(a) -> sp.csr_array:
     return sp.csr_array((np.asarray(a.data).astype(np.int64), a.indices, a.indptr), shape=a.shape)
 
 
-def _compose(outer, inner: _Lin, where: str) -> sp.csr_array:
-    """``outer @ inner.mat`` exactly (error when floating point could round)."""
+def _compose(outer, inner: _Lin, where: str, ctx=None) -> sp.csr_array:
+    """``outer @ inner.mat`` exactly (error when floating point could round); the product's nonzeros
+    are bounded from both factors' patterns before it is formed (``max_nnz``)."""
     if inner.mat is None:
         return sp.csr_array(outer)
+    if ctx is not None:
+        a, b = sp.csc_array(outer), sp.csr_array(inner.mat)
+        bound = int(np.dot(np.diff(a.indptr).astype(np.int64), np.diff(b.indptr).astype(np.int64)))
+        ctx.check("max_nnz", bound, f"{where}: composing two linear maps gives up to {bound} nonzeros")
     if not (_is_integral(outer) and _is_integral(inner.mat)):
         raise NetworkError(
             f"{where}: composing two linear maps with non-integer weights (no Relu between them) would round; "
@@ -362,14 +368,36 @@ def _add(a: _Lin, b: _Lin, sign: int, where: str) -> sp.csr_array:
 
 
 def _scaled(alpha: float, W: np.ndarray, where: str) -> np.ndarray:
-    """``alpha * W`` exactly, or an error if a product would round."""
+    """``alpha * W`` exactly, or an error if a product would round.
+
+    Vectorised: Dekker's product (Veltkamp splitting) gives each product's exact rounding error where
+    no intermediate can overflow or underflow; the few other values are checked with Fractions.
+    """
     if alpha == 1.0:
         return W
-    P = alpha * W
-    vals = np.unique(W)
+    if not math.isfinite(alpha):
+        raise NetworkError(f"{where}: alpha = {alpha!r} is not finite")
+    W = np.asarray(W, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        P = alpha * W
+        split = 134217729.0  # 2^27 + 1
+
+        def halves(x):
+            c = split * x
+            hi = c - (c - x)
+            return hi, x - hi
+
+        ah, al = halves(np.float64(alpha))
+        wh, wl = halves(W)
+        err = ((ah * wh - P) + ah * wl + al * wh) + al * wl
+    safe = (np.abs(W) < 2.0**995) & (abs(alpha) < 2.0**995) & np.isfinite(P) & (
+        (np.abs(P) >= 2.0**-960) | (W == 0))
+    if np.any(safe & (err != 0)):
+        v = float(W[safe & (err != 0)].flat[0])
+        raise NetworkError(f"{where}: alpha = {alpha!r} times weight {v!r} would round; not supported")
     a = Fraction(alpha)
-    for v in vals.tolist():
-        if Fraction(v) * a != Fraction(float(alpha * v)):
+    for v in np.unique(W[~safe]).tolist():
+        if not math.isfinite(alpha * v) or Fraction(v) * a != Fraction(float(alpha * v)):
             raise NetworkError(f"{where}: alpha = {alpha!r} times weight {v!r} would round; not supported")
     return P
 
@@ -383,19 +411,21 @@ def _attr(node, name: str, default):
     return default
 
 
-def _constant_value(node, numpy_helper) -> np.ndarray:
+def _constant_value(node, ctx, where: str) -> np.ndarray:
     for a in node.attribute:
         if a.name == "value":
-            return numpy_helper.to_array(a.t)
+            return ctx.array(a.t, where)
         if a.name == "value_float":
             return np.array(a.f, dtype=np.float32)
         if a.name == "value_floats":
+            ctx.check("max_nnz", len(a.floats), f"{where}: the constant has {len(a.floats)} entries")
             return np.array(list(a.floats), dtype=np.float32)
         if a.name == "value_int":
             return np.array(a.i, dtype=np.int64)
         if a.name == "value_ints":
+            ctx.check("max_nnz", len(a.ints), f"{where}: the constant has {len(a.ints)} entries")
             return np.array(list(a.ints), dtype=np.int64)
-    raise NetworkError(f"node '{node.name or node.output[0]}' (Constant): unsupported constant attribute")
+    raise NetworkError(f"{where}: unsupported constant attribute")
 
 
 def _weight(consts: dict, name: str, where: str) -> np.ndarray:
@@ -421,13 +451,90 @@ def _zero_bias(consts: dict, name: str, where: str) -> None:
         raise NetworkError(f"{where}: nonzero bias '{name}'; only bias-free networks can be imported")
 
 
-def _load_model(model):
+class _Import:
+    """What the import of one model needs besides the graph: where it came from (error messages),
+    the folder its external data may come from (``None``: none allowed), and the limits."""
+
+    def __init__(self, origin: str, base_dir: str | None, lim):
+        from nsad import limits as _limits
+
+        self.origin, self.base_dir, self.lim, self.L = origin, base_dir, lim, _limits
+        self.external_bytes = 0
+
+    def check(self, name: str, value: int, what: str) -> None:
+        self.L.check(name, value, what, limits=self.lim)
+
+    def array(self, t, where: str) -> np.ndarray:
+        """``numpy_helper.to_array`` after checking the declared dims against the limits and resolving
+        external data safely (never relative to the working directory)."""
+        from onnx import TensorProto, numpy_helper
+
+        dims = [int(d) for d in t.dims]
+        if any(d < 0 for d in dims):
+            raise NetworkError(f"{where}: tensor '{t.name}' has a negative dimension {dims}")
+        for d in dims:
+            self.check("max_layer_width", d, f"{where}: tensor '{t.name}' has a dimension of {d}")
+        entries = math.prod(dims)
+        self.check("max_nnz", entries, f"{where}: tensor '{t.name}' has {entries} entries")
+        self.check("max_decompressed_bytes", 8 * entries, f"{where}: tensor '{t.name}' needs {8 * entries} bytes")
+        if t.data_location == TensorProto.EXTERNAL:
+            self._external(t, where, entries)
+        return numpy_helper.to_array(t)
+
+    def _external(self, t, where: str, entries: int) -> None:
+        """Load an external tensor's bytes into ``raw_data``: only for a model read from a file, only
+        from a file inside the model's folder, only the declared range."""
+        from onnx import TensorProto
+
+        if self.base_dir is None:
+            raise NetworkError(f"{where}: tensor '{t.name}' keeps its data in an external file; external data "
+                               f"is refused for a model given in memory (load the model from its file)")
+        info = {e.key: e.value for e in t.external_data}
+        location = info.get("location", "")
+        if not location or os.path.isabs(location) or "\x00" in location:
+            raise NetworkError(f"{where}: tensor '{t.name}': external data location {location!r} must be a "
+                               f"relative path inside the model's folder")
+        root = os.path.realpath(self.base_dir)
+        target = os.path.realpath(os.path.join(root, location))
+        if os.path.commonpath([root, target]) != root or target == root:
+            raise NetworkError(f"{where}: tensor '{t.name}': external data location {location!r} is outside "
+                               f"the model's folder")
+        try:
+            offset = int(info.get("offset", "0"))
+            length = int(info["length"]) if "length" in info else None
+        except ValueError:
+            raise NetworkError(f"{where}: tensor '{t.name}': bad external data offset or length") from None
+        if not os.path.isfile(target):
+            raise NetworkError(f"{where}: tensor '{t.name}': external data file {location!r} not found")
+        size = os.path.getsize(target)
+        if length is None:
+            length = size - offset
+        if offset < 0 or length < 0 or offset + length > size:
+            raise NetworkError(f"{where}: tensor '{t.name}': external data range {offset}+{length} is outside "
+                               f"{location!r} ({size} bytes)")
+        self.external_bytes += length
+        self.check("max_decompressed_bytes", self.external_bytes, f"{where}: external data of {self.external_bytes} bytes")
+        with open(target, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(length)
+        del t.external_data[:]
+        t.data_location = TensorProto.DEFAULT
+        t.raw_data = data
+
+
+def _load_model(model, lim):
+    """``(ModelProto, origin, base_dir)``: ``base_dir`` is the folder external data may come from
+    (only for a model read from a file)."""
+    from nsad import limits as _limits
+
     onnx = _require_onnx()
     if isinstance(model, onnx.ModelProto):
-        return model, "<model>"
-    if isinstance(model, (bytes, bytearray)):
+        return model, "<model>", None
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        _limits.check("max_file_bytes", len(model), f"the model has {len(model)} bytes", location="<bytes>",
+                      limits=lim)
         try:
-            return onnx.load_from_string(bytes(model)), "<bytes>"
+            return onnx.load_model_from_string(bytes(model)), "<bytes>", None
         except Exception as exc:  # protobuf DecodeError and friends
             raise NetworkError(f"<bytes>: not an ONNX model ({type(exc).__name__})") from None
     if isinstance(model, (str, os.PathLike)):
@@ -437,8 +544,12 @@ def _load_model(model):
         if os.path.isdir(path):
             raise NetworkError(f"{path}: is a directory")
         try:
-            return onnx.load(path), path
-        except Exception as exc:  # DecodeError, external-data errors
+            with _limits.open_input(path, lim, what="the model") as fh:
+                data = fh.read()
+            return onnx.load_model_from_string(data), path, os.path.dirname(os.path.abspath(path))
+        except _limits.LimitError:
+            raise
+        except Exception as exc:  # DecodeError, OSError
             raise NetworkError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {exc})".splitlines()[0]) from None
     raise NetworkError(f"from_onnx needs an onnx.ModelProto, bytes or a path, got {type(model).__name__}")
 
@@ -450,11 +561,21 @@ def _dims(value_info) -> list:
     return [d.dim_value if d.HasField("dim_value") else None for d in t.tensor_type.shape.dim]
 
 
-def from_onnx(model) -> ReluNetwork:
+#: Inputs (min, max) and outputs (min) each supported operator takes.
+_ARITY = {"MatMul": (2, 2), "Gemm": (2, 3), "Relu": (1, 1), "Add": (2, 2), "Sub": (2, 2), "Identity": (1, 1),
+          "Constant": (0, 0)}
+
+
+def from_onnx(model, *, limits=None) -> ReluNetwork:
     """The ``ReluNetwork`` computed by an ONNX graph (``ModelProto``, serialized bytes, or a path).
 
     Raises ``NetworkError`` naming the node (or initialiser) when the graph is not a layered bias-free
-    ReLU network; see the module docstring for what maps to the layered form.
+    ReLU network (see the module docstring), and for any malformed model; no other exception escapes.
+    Limits (:mod:`nsad.limits`, default the current ones) are checked before anything is built: the
+    file's size, the number of nodes (``max_graph_nodes``), every tensor's dims (``max_layer_width``,
+    and ``max_nnz`` entries), the composed maps' nonzeros and the depth; beyond them ``LimitError``.
+    External data is read only for a model loaded from a file, and only from files inside that
+    file's folder; a model given as bytes or a ``ModelProto`` with external tensors is refused.
 
     >>> from onnx import helper, numpy_helper, TensorProto
     >>> import numpy as np
@@ -469,19 +590,33 @@ def from_onnx(model) -> ReluNetwork:
     ...
     nsad.errors.NetworkError: <model>: node 'fc' (Gemm): nonzero bias 'C'; only bias-free networks can be imported
     """
-    m, origin = _load_model(model)
+    from nsad import limits as _limits
+    from nsad.errors import NsadError
+
+    lim = _limits.resolve(limits)
+    m, origin, base_dir = _load_model(model, lim)
+    ctx = _Import(origin, base_dir, lim)
     try:
-        return _from_graph(m.graph)
-    except NetworkError as exc:
+        return _from_graph(m.graph, ctx)
+    except _limits.LimitError as exc:
+        raise _limits.LimitError(f"{origin}: {exc}", limit=exc.limit) from None
+    except NsadError as exc:
         raise NetworkError(f"{origin}: {exc}") from None
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError, RuntimeError, OverflowError,
+            ZeroDivisionError, MemoryError, RecursionError) as exc:  # what onnx, numpy and scipy raise on a malformed model
+        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise NetworkError(f"{origin}: malformed ONNX model ({type(exc).__name__}: {text})") from None
 
 
-def _from_graph(g) -> ReluNetwork:
-    from onnx import numpy_helper
+def _from_graph(g, ctx: _Import) -> ReluNetwork:
+    from onnx import numpy_helper  # noqa: F401 - imported for ctx.array
 
     if len(g.sparse_initializer):
         raise NetworkError("sparse initializers are not supported")
-    consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    ctx.check("max_graph_nodes", len(g.node), f"the graph has {len(g.node)} nodes")
+    consts: dict[str, np.ndarray] = {}
+    for t in g.initializer:
+        consts[t.name] = ctx.array(t, f"initializer '{t.name}'")
     inputs = [v for v in g.input if v.name not in consts]
     if len(inputs) != 1:
         raise NetworkError(f"the graph must have exactly one data input, found {len(inputs)}")
@@ -494,6 +629,7 @@ def _from_graph(g) -> ReluNetwork:
             f"graph input '{x.name}' must have shape [n] or [batch, n] with a fixed n >= 1, got {dims}"
         )
     n = int(dims[-1])
+    ctx.check("max_layer_width", n, f"graph input '{x.name}' has {n} features")
     env: dict[str, _Lin] = {x.name: _Lin(None, n, 0)}
     layers: list = []
 
@@ -511,10 +647,17 @@ def _from_graph(g) -> ReluNetwork:
             raise NetworkError(f"{where}: operator of domain '{node.domain}' is not supported")
         if op not in _SUPPORTED:
             raise NetworkError(f"{where}: unsupported operator; supported: {', '.join(_SUPPORTED)}")
+        lo, hi = _ARITY[op]
         ins = [s for s in node.input]
+        while len(ins) > lo and not ins[-1]:  # trailing optional inputs left empty
+            ins.pop()
+        if not lo <= len(ins) <= hi or any(not s for s in ins[:lo]):
+            raise NetworkError(f"{where}: expects {lo if lo == hi else f'{lo} to {hi}'} inputs, got {len(node.input)}")
+        if len(node.output) != 1 or not node.output[0]:
+            raise NetworkError(f"{where}: expects exactly one output, got {len(node.output)}")
         out = node.output[0]
         if op == "Constant":
-            consts[out] = _constant_value(node, numpy_helper)
+            consts[out] = _constant_value(node, ctx, where)
         elif op == "Identity":
             if ins[0] in consts:
                 consts[out] = consts[ins[0]]
@@ -532,7 +675,7 @@ def _from_graph(g) -> ReluNetwork:
             W = _weight(consts, b, where)
             if W.shape[0] != src.width:
                 raise NetworkError(f"{where}: weight '{b}' has shape {W.shape} but the input width is {src.width}")
-            env[out] = _Lin(_compose(sp.csr_array(W.T), src, where), int(W.shape[1]), src.base)
+            env[out] = _Lin(_compose(sp.csr_array(W.T), src, where, ctx), int(W.shape[1]), src.base)
         elif op == "Gemm":
             if int(_attr(node, "transA", 0)) != 0:
                 raise NetworkError(f"{where}: transA = 1 is not supported")
@@ -552,11 +695,13 @@ def _from_graph(g) -> ReluNetwork:
                 if beta != 0:
                     _zero_bias(consts, ins[2], where)
             Mt = _scaled(alpha, Mt, where)
-            env[out] = _Lin(_compose(sp.csr_array(Mt), src, where), int(Mt.shape[0]), src.base)
+            env[out] = _Lin(_compose(sp.csr_array(Mt), src, where, ctx), int(Mt.shape[0]), src.base)
         elif op in ("Add", "Sub"):
             a, b = ins
             sign = 1 if op == "Add" else -1
             if a in consts and b in consts:
+                shape = np.broadcast_shapes(np.shape(consts[a]), np.shape(consts[b]))
+                ctx.check("max_nnz", math.prod(shape), f"{where}: the constant sum has shape {tuple(shape)}")
                 consts[out] = consts[a] + sign * consts[b]
             elif a in consts or b in consts:
                 data, c = (b, a) if a in consts else (a, b)
@@ -588,6 +733,7 @@ def _from_graph(g) -> ReluNetwork:
                     f"parallel branches or skip connections are not a layered network"
                 )
             layers.append(_as_matrix(src))
+            ctx.check("max_depth", len(layers), f"{where}: the graph has more than {len(layers)} layers")
             env[out] = _Lin(None, src.width, len(layers))
     y = g.output[0].name
     if y in consts:
@@ -599,7 +745,7 @@ def _from_graph(g) -> ReluNetwork:
         raise NetworkError(f"the graph does not form a valid network: {exc}") from None
 
 
-def load_onnx(path) -> ReluNetwork:
+def load_onnx(path, *, limits=None) -> ReluNetwork:
     """Read an ONNX file into a ``ReluNetwork`` (see ``from_onnx``).
 
     >>> load_onnx("/nonexistent.onnx")
@@ -607,5 +753,4 @@ def load_onnx(path) -> ReluNetwork:
     ...
     nsad.errors.NetworkError: /nonexistent.onnx: no such file
     """
-    return from_onnx(os.fspath(path))
-
+    return from_onnx(os.fspath(path), limits=limits)

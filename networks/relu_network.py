@@ -32,7 +32,9 @@ import io
 import json
 import math
 import os
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 from numbers import Rational
@@ -116,12 +118,196 @@ def _normalise(a: sp.csr_array, k: int) -> sp.csr_array:
     return out
 
 
-def _member(name: str, z, key: str) -> np.ndarray:
-    """One array of an open ``.npz``; members that are not ``.npy`` arrays are errors."""
-    arr = z[key]
-    if not isinstance(arr, np.ndarray):
-        raise NetworkError(f"{name}: member '{key}' is not a numpy array")
-    return arr
+_ZIP_LOCAL = b"PK\x03\x04"
+_ZIP_EMPTY = b"PK\x05\x06"
+_NPY_MAGIC = b"\x93NUMPY"
+_MEMBER_SLACK = 16  # members allowed besides the 4 per layer and n_layers
+
+
+def _not_a_zip(name: str, head: bytes) -> str:
+    """Why a file is not an ``.npz`` (no zip signature), with a hint about what it looks like."""
+    if head.startswith(_NPY_MAGIC):
+        hint = "it is a single .npy array; save networks with ReluNetwork.save"
+    elif head[:1] == b"\x80":
+        hint = "it looks like a Python pickle, which nsad never loads"
+    elif head.startswith(b"\x1f\x8b"):
+        hint = "it is gzip-compressed data"
+    elif head and all(32 <= b < 127 or b in b"\t\n\r" for b in head[:64]):
+        first = head.split(b"\n", 1)[0][:40].decode("ascii")
+        hint = (f"it is a text file starting {first!r}" +
+                ("; a DIMACS formula is reduced first: nsad reduce" if first.lstrip().startswith(("c", "p cnf")) else ""))
+    elif not head:
+        hint = "the file is empty"
+    else:
+        hint = "it does not start with a zip signature"
+    return f"{name}: not an .npz network file ({hint})"
+
+
+def _zip_entries(fh, size: int) -> int:
+    """The number of entries a zip archive declares (end-of-central-directory record, zip64 too),
+    read before ``zipfile`` builds one object per entry."""
+    tail = min(size, 65_557)
+    fh.seek(size - tail)
+    data = fh.read(tail)
+    at = data.rfind(_ZIP_EMPTY)
+    if at < 0 or at + 22 > len(data):
+        raise zipfile.BadZipFile("no end-of-central-directory record")
+    entries = struct.unpack("<H", data[at + 10:at + 12])[0]
+    if entries == 0xFFFF and at >= 20 and data[at - 20:at - 16] == b"PK\x06\x07":
+        (offset,) = struct.unpack("<Q", data[at - 12:at - 4])
+        if offset + 56 > size:
+            raise zipfile.BadZipFile("bad zip64 end-of-central-directory locator")
+        fh.seek(offset)
+        rec = fh.read(56)
+        if rec[:4] != b"PK\x06\x06":
+            raise zipfile.BadZipFile("bad zip64 end-of-central-directory record")
+        (entries,) = struct.unpack("<Q", rec[32:40])
+    fh.seek(0)
+    return int(entries)
+
+
+class _NpzReader:
+    """The ``.npz`` network reader behind :meth:`ReluNetwork.load` (see there): checks the sizes each
+    member declares (zip directory, ``.npy`` header, ``M{k}_shape``) before reading its data."""
+
+    def __init__(self, name: str, lim):
+        from nsad import limits as _limits
+
+        self.name, self.lim, self._limits = name, lim, _limits
+        self.fh = open(name, "rb")
+        try:
+            size = os.fstat(self.fh.fileno()).st_size
+            _limits.check("max_file_bytes", size, f"the file has {size} bytes", location=name, limits=lim)
+            head = self.fh.read(64)
+            if not (head.startswith(_ZIP_LOCAL) or head.startswith(_ZIP_EMPTY)):
+                raise NetworkError(_not_a_zip(name, head))
+            entries = _zip_entries(self.fh, size)
+            if lim.max_depth is not None:
+                _limits.check("max_depth", max(0, entries - _MEMBER_SLACK) // 4,
+                              f"the archive has {entries} members (4 per layer)", location=name, limits=lim)
+            self.zf = zipfile.ZipFile(self.fh)
+            self.members = {}
+            total = 0
+            for info in self.zf.infolist():
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                self.members.setdefault(key, info)
+                total += info.file_size
+            _limits.check("max_decompressed_bytes", total, f"the members hold {total} bytes", location=name,
+                          limits=lim)
+        except BaseException:
+            self.fh.close()
+            raise
+
+    def __enter__(self) -> "_NpzReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.zf.close()
+        finally:
+            self.fh.close()
+
+    def _info(self, key: str):
+        info = self.members.get(key)
+        if info is None:
+            raise NetworkError(f"{self.name}: missing array '{key}'")
+        return info
+
+    def header(self, key: str) -> tuple[tuple, np.dtype]:
+        """``(shape, dtype)`` of a member, from its ``.npy`` header only."""
+        with self.zf.open(self._info(key)) as fp:
+            return self._header(fp, key)[:2]
+
+    def _header(self, fp, key: str):
+        from numpy.lib import format as npy
+
+        if fp.read(6) != _NPY_MAGIC:
+            raise NetworkError(f"{self.name}: member '{key}' is not a numpy array")
+        version = tuple(fp.read(2))
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise NetworkError(f"{self.name}: member '{key}' has unsupported .npy format version {version}")
+        read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0  # 3.0: 2.0's layout
+        shape, fortran, dtype = read(fp, max_header_size=10_000)
+        if dtype.hasobject:
+            raise NetworkError(f"{self.name}: member '{key}' holds Python objects (pickled data); nsad never "
+                               f"unpickles")
+        if any(int(d) < 0 for d in shape):
+            raise NetworkError(f"{self.name}: member '{key}' has a negative dimension")
+        return tuple(int(d) for d in shape), dtype, bool(fortran)
+
+    def array(self, key: str) -> np.ndarray:
+        """A member's array, read in chunks into one buffer of its declared size (checked against the
+        member's size in the zip directory first), then its CRC checked."""
+        info = self._info(key)
+        with self.zf.open(info) as fp:
+            shape, dtype, fortran = self._header(fp, key)
+            count = math.prod(shape)
+            nbytes = count * dtype.itemsize
+            if nbytes > info.file_size:
+                raise NetworkError(f"{self.name}: member '{key}' declares {nbytes} bytes of data but holds "
+                                   f"{info.file_size} bytes")
+            out = np.empty(count, dtype=dtype)
+            view = memoryview(out.view(np.uint8) if count else bytearray())
+            done = 0
+            while done < nbytes:
+                chunk = fp.read(min(1 << 22, nbytes - done))
+                if not chunk:
+                    raise NetworkError(f"{self.name}: member '{key}' ends before its data")
+                view[done:done + len(chunk)] = chunk
+                done += len(chunk)
+            if fp.read(1 << 16):
+                raise NetworkError(f"{self.name}: member '{key}' has data after its array")
+        if fortran and len(shape) > 1:
+            return out.reshape(shape[::-1]).transpose()
+        return out.reshape(shape)
+
+    def network(self, csr_from_parts) -> list:
+        """The CSR matrices of the file, every size checked from the headers before any data is read."""
+        name, lim, check = self.name, self.lim, self._limits.check
+        if "n_layers" not in self.members:
+            raise NetworkError(f"{name}: not an nsad network file (no 'n_layers' array)")
+        shape, dtype = self.header("n_layers")
+        if shape not in ((), (1,)) or dtype.kind not in "iu":
+            raise NetworkError(f"{name}: 'n_layers' must be one integer")
+        L = int(self.array("n_layers").reshape(-1)[0])
+        if L < 1:
+            raise NetworkError(f"{name}: 'n_layers' = {L} is out of range")
+        check("max_depth", L, f"the file declares {L} layers", location=name, limits=lim)
+        for k in range(1, L + 1):
+            for p in ("data", "indices", "indptr", "shape"):
+                self._info(f"M{k}_{p}")
+        shapes, units, nnz = [], 0, 0
+        for k in range(1, L + 1):
+            sshape, sdtype = self.header(f"M{k}_shape")
+            if sdtype.kind not in "iu" or sshape != (2,):
+                raise NetworkError(f"{name}: M{k}_shape must be two integers")
+            rows, cols = (int(v) for v in self.array(f"M{k}_shape"))
+            if rows < 1 or cols < 1:
+                raise NetworkError(f"{name}: M{k}_shape {rows}x{cols} is out of range")
+            check("max_layer_width", max(rows, cols), f"M{k} declares {rows} x {cols} weights", location=name,
+                  limits=lim)
+            if k < L:
+                units += rows
+            check("max_units", units, f"the file declares more than {units} units (layers 1..{k})", location=name,
+                  limits=lim)
+            heads = {p: self.header(f"M{k}_{p}") for p in ("data", "indices", "indptr")}
+            for p, (shp, _dt) in heads.items():
+                if len(shp) != 1:
+                    raise NetworkError(f"{name}: M{k}_{p} must be one-dimensional")
+            if heads["indptr"][0][0] != rows + 1:
+                raise NetworkError(f"{name}: M{k}_indptr has {heads['indptr'][0][0]} entries, expected {rows + 1}")
+            if heads["indices"][0] != heads["data"][0]:
+                raise NetworkError(f"{name}: M{k}_indices and M{k}_data differ in length")
+            nnz += heads["data"][0][0]
+            check("max_nnz", nnz, f"the file declares more than {nnz} weights (layers 1..{k})", location=name,
+                  limits=lim)
+            shapes.append((rows, cols))
+        mats = []
+        for k, (rows, cols) in enumerate(shapes, start=1):
+            parts = {p: self.array(f"M{k}_{p}") for p in ("data", "indices", "indptr")}
+            parts["shape"] = np.array([rows, cols], dtype=np.int64)
+            mats.append(csr_from_parts(name, k, parts))
+        return mats
 
 
 def _mask_rows(a: sp.csr_array, keep: np.ndarray) -> sp.csr_array:
@@ -482,42 +668,54 @@ class ReluNetwork:
                 os.unlink(tmp)
 
     @classmethod
-    def load(cls, path) -> "ReluNetwork":
+    def load(cls, path, *, limits=None) -> "ReluNetwork":
         """Read a network written by :meth:`save` (or by any tool following its layout).
 
-        Never unpickles (``allow_pickle=False``) and validates every matrix fully, so a corrupt or
-        hostile file raises :class:`NetworkError` naming the file, never another exception.
+        Never unpickles and validates every matrix fully, so a corrupt or hostile file raises
+        :class:`NetworkError` naming the file, never another exception. Any ``.npz`` layout numpy
+        writes is read (``savez`` or ``savez_compressed``, ``.npy`` format 1.0, 2.0 or 3.0, C or
+        Fortran order, either byte order, zip64), with member names ``KEY.npy`` or ``KEY``.
+
+        Sizes are checked before anything is allocated for them (:mod:`nsad.limits`, default the
+        current limits): the file's size (``max_file_bytes``), the number of zip members, each
+        member's declared size and their sum (``max_decompressed_bytes``), then, from the ``.npy``
+        headers and the ``M{k}_shape`` arrays alone, the depth (``max_depth``), each matrix's rows
+        and columns (``max_layer_width``), the units (``max_units``) and the stored weights
+        (``max_nnz``); beyond one of them, :class:`~nsad.errors.LimitError`. Members are streamed
+        (compressed members inflate at most to their declared size) and their CRC is checked.
+
+        >>> import os, tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "n.npz")
+        >>> ReluNetwork([[[1, -1]]]).save(p)
+        >>> ReluNetwork.load(p).widths
+        (1,)
+        >>> from nsad.limits import Limits
+        >>> ReluNetwork.load(p, limits=Limits(max_layer_width=1))
+        Traceback (most recent call last):
+        ...
+        nsad.errors.LimitError: ...n.npz: M1 declares 1 x 2 weights, beyond the limit max_layer_width = 1 (...)
         """
+        from nsad import limits as _limits
+        from nsad.errors import LimitError
+
         name = os.fspath(path)
+        lim = _limits.resolve(limits)
         try:
-            with np.load(name, allow_pickle=False) as z:
-                files = set(z.files)
-                if "n_layers" not in files:
-                    raise NetworkError(f"{name}: not an nsad network file (no 'n_layers' array)")
-                nl = _member(name, z, "n_layers")
-                if nl.shape not in ((), (1,)) or nl.dtype.kind not in "iu":
-                    raise NetworkError(f"{name}: 'n_layers' must be one integer")
-                L = int(nl.reshape(-1)[0])
-                if not 1 <= L <= 100000:
-                    raise NetworkError(f"{name}: 'n_layers' = {L} is out of range")
-                mats = []
-                for k in range(1, L + 1):
-                    parts = {}
-                    for p in ("data", "indices", "indptr", "shape"):
-                        key = f"M{k}_{p}"
-                        if key not in files:
-                            raise NetworkError(f"{name}: missing array '{key}'")
-                        parts[p] = _member(name, z, key)
-                    mats.append(cls._csr_from_parts(name, k, parts))
-        except NetworkError:
+            with _NpzReader(name, lim) as z:
+                mats = z.network(cls._csr_from_parts)
+        except (NetworkError, LimitError):
             raise
         except FileNotFoundError:
             raise NetworkError(f"{name}: no such file") from None
         except IsADirectoryError:
             raise NetworkError(f"{name}: is a directory") from None
+        except PermissionError:
+            raise NetworkError(f"{name}: permission denied") from None
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, TypeError, RuntimeError,
-                io.UnsupportedOperation, OverflowError, MemoryError) as exc:
-            raise NetworkError(f"{name}: not a readable .npz network file ({type(exc).__name__}: {exc})") from None
+                NotImplementedError, zlib.error, struct.error, io.UnsupportedOperation, OverflowError,
+                MemoryError) as exc:
+            raise NetworkError(f"{name}: not a readable .npz network file ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
         try:
             return cls(mats)
         except NetworkError as exc:
@@ -529,7 +727,7 @@ class ReluNetwork:
         if shape.dtype.kind not in "iu" or shape.shape != (2,):
             raise NetworkError(f"{name}: M{k}_shape must be two integers")
         rows, cols = (int(v) for v in shape)
-        if rows < 1 or cols < 1 or rows > 2**40 or cols > 2**40:
+        if rows < 1 or cols < 1:
             raise NetworkError(f"{name}: M{k}_shape {rows}x{cols} is out of range")
         data, indices, indptr = parts["data"], parts["indices"], parts["indptr"]
         for key, arr in (("data", data), ("indices", indices), ("indptr", indptr)):

@@ -84,6 +84,7 @@ __all__ = [
     "clean",
     "reduce",
     "network_depth",
+    "network_size",
     "decode",
     "encode",
     "assignment_from_model",
@@ -425,6 +426,26 @@ def _csr(data, cols, indptr, shape) -> sp.csr_array:
     m = sp.csr_array((data, cols, indptr), shape=shape, copy=False)
     m.has_sorted_indices = True
     return m
+
+
+def network_size(num_clauses: int, literals: int, max_clause_len: int) -> tuple[int, int]:
+    """Upper bounds ``(units, nonzeros)`` of ``reduce``'s network for a formula with these counts,
+    from the layout above: ``3 (L + K m + m + ceil(log2 m)) + 1`` units, and at most 4 nonzeros per
+    row on average (a gadget's three rows have at most 6 + 3 + 3 of them, a carry's two at most 3 + 3,
+    a literal's one). Grids check these against the limits before a task is run.
+
+    >>> from nsad.instances import random_ksat
+    >>> net = reduce(random_ksat(50, m=213, seed=1))
+    >>> units, nnz = network_size(213, 639, 3)
+    >>> net.n_units <= units and net.nnz <= nnz
+    True
+    """
+    m, L = int(num_clauses), int(literals)
+    if m <= 0 or max_clause_len <= 0:
+        return 2, 4
+    K = max(1, _ceil_log2(max_clause_len))
+    units = 3 * (L + K * m + m + _ceil_log2(m)) + 1
+    return units, 4 * (units + 1)
 
 
 def reduce(cnf) -> ReluNetwork:

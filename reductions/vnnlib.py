@@ -306,11 +306,34 @@ def write_vnnlib(path, prop: BoxProperty, comments=()) -> None:
 
 _TOKEN = re.compile(r"\s*(?:(;[^\n]*)|(\()|(\))|([^\s();]+))")
 _VAR = re.compile(r"^([XY])_(0|[1-9][0-9]*)$")
+_DECIMAL = re.compile(r"[+-]?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
+_RATIONAL = re.compile(r"[+-]?([0-9]+)/([0-9]+)")
 _IGNORED = ("set-logic", "check-sat", "exit", "set-info", "set-option", "get-model")
 
 
-def _sexprs(text: str, name: str) -> list:
-    """Top-level s-expressions as nested lists of (token, line) atoms; a list carries its line."""
+class _Atom:
+    __slots__ = ("text", "line")
+
+    def __init__(self, text: str, line: int):
+        self.text, self.line = text, line
+
+
+class _Node:
+    __slots__ = ("items", "line")
+
+    def __init__(self, items: list, line: int):
+        self.items, self.line = items, line
+
+    def head(self) -> str | None:
+        return self.items[0].text if self.items and isinstance(self.items[0], _Atom) else None
+
+
+def _sexprs(text: str, name: str, lim):
+    """The top-level s-expressions, each yielded as soon as it closes (nested lists of atoms; a list
+    carries its line). Nesting deeper than ``max_nesting`` is a ``LimitError`` at its line."""
+    from nsad import limits as _limits
+
+    depth_cap = lim.max_nesting
     stack: list = [[]]
     lines: list = [0]
     line = 1
@@ -327,54 +350,70 @@ def _sexprs(text: str, name: str) -> list:
         if m.group(1) is not None:
             continue
         if m.group(2):
+            if depth_cap is not None and len(stack) > depth_cap:
+                raise _limits.exceeded("max_nesting", depth_cap, f"parentheses nested more than {depth_cap} deep",
+                                       location=f"{name}:{line}")
             stack.append([])
             lines.append(line)
         elif m.group(3):
             if len(stack) == 1:
                 raise VnnlibError(f"{name}:{line}: unbalanced ')'")
             done = stack.pop()
-            stack[-1].append(_Node(done, lines.pop()))
+            node = _Node(done, lines.pop())
+            if len(stack) == 1:
+                yield node
+            else:
+                stack[-1].append(node)
         else:
+            if len(stack) == 1:
+                raise VnnlibError(f"{name}:{line}: expected '(', got {m.group(4)!r}")
             stack[-1].append(_Atom(m.group(4), line))
     if len(stack) != 1:
         raise VnnlibError(f"{name}:{lines[-1]}: unbalanced '(' (missing ')')")
-    for item in stack[0]:
-        if isinstance(item, _Atom):
-            raise VnnlibError(f"{name}:{item.line}: expected '(', got {item.text!r}")
-    return stack[0]
 
 
-@dataclass(frozen=True)
-class _Atom:
-    text: str
-    line: int
+def _literal(t: str, name: str, line: int, lim) -> Fraction:
+    """An exact number from a decimal (``-1.5``, ``.5``, ``1e-3``) or ``p/q`` atom; its digits, written
+    or implied by the exponent, are checked against ``max_number_length`` before any big integer is made."""
+    from nsad import limits as _limits
+
+    cap = lim.max_number_length
+    m = _DECIMAL.fullmatch(t)
+    if m is not None and (m.group(1) or m.group(2)):
+        whole, frac, exp = m.group(1), m.group(2) or "", m.group(3)
+        if exp is not None and len(exp.lstrip("+-")) > 20:
+            raise _limits.exceeded("max_number_length", cap or 0, f"{t[:30]!r} has an exponent of "
+                                   f"{len(exp)} digits", location=f"{name}:{line}")
+        e = int(exp) if exp is not None else 0
+        digits = len(whole) + len(frac) + abs(e)
+        if cap is not None and digits > cap:
+            raise _limits.exceeded("max_number_length", cap, f"{t[:30]!r} has {digits} digits (written or implied "
+                                   f"by its exponent)", location=f"{name}:{line}")
+        return Fraction(t)
+    m = _RATIONAL.fullmatch(t)
+    if m is not None:
+        if cap is not None and max(len(m.group(1)), len(m.group(2))) > cap:
+            raise _limits.exceeded("max_number_length", cap, f"{t[:30]!r} has more than {cap} digits",
+                                   location=f"{name}:{line}")
+        if int(m.group(2)) == 0:
+            raise VnnlibError(f"{name}:{line}: bad division")
+        return Fraction(t)
+    raise VnnlibError(f"{name}:{line}: {t[:40]!r} is neither a declared variable nor a number")
 
 
-@dataclass(frozen=True)
-class _Node:
-    items: list
-    line: int
-
-    def head(self) -> str | None:
-        return self.items[0].text if self.items and isinstance(self.items[0], _Atom) else None
-
-
-def _number(item, name: str):
+def _number(item, name: str, lim):
     """A Fraction from an atom ``-1.5``/``1e-3`` or ``(- c)``/``(/ p q)``; None if not a number."""
     if isinstance(item, _Atom):
         t = item.text
         if _VAR.match(t):
             return None
-        try:
-            return Fraction(t)
-        except (ValueError, ZeroDivisionError):
-            raise VnnlibError(f"{name}:{item.line}: {t!r} is neither a declared variable nor a number") from None
+        return _literal(t, name, item.line, lim)
     h = item.head()
     if h == "-" and len(item.items) == 2:
-        v = _number(item.items[1], name)
+        v = _number(item.items[1], name, lim)
         return None if v is None else -v
     if h == "/" and len(item.items) == 3:
-        p, q = _number(item.items[1], name), _number(item.items[2], name)
+        p, q = _number(item.items[1], name, lim), _number(item.items[2], name, lim)
         if p is None or q is None or q == 0:
             raise VnnlibError(f"{name}:{item.line}: bad division")
         return p / q
@@ -392,8 +431,12 @@ def _conjuncts(node: _Node, name: str) -> list:
     return [node]
 
 
-def parse_vnnlib(text: str, name: str = "<string>") -> BoxProperty:
+def parse_vnnlib(text: str, name: str = "<string>", *, limits=None) -> BoxProperty:
     """Parse a box property (module docstring gives the subset); errors name ``name`` and the line.
+
+    Limits (:mod:`nsad.limits`): ``max_nesting`` for parentheses, ``max_number_length`` for the digits
+    of a number (``1e-999999999`` implies 999,999,999 of them and is refused before it is computed),
+    ``max_layer_width`` for variable indices; beyond them ``LimitError``.
 
     >>> p = parse_vnnlib('''; from elsewhere
     ... (declare-const X_0 Real) (declare-const Y_0 Real) (declare-const Y_1 Real)
@@ -405,14 +448,22 @@ def parse_vnnlib(text: str, name: str = "<string>") -> BoxProperty:
     Traceback (most recent call last):
     ...
     nsad.errors.VnnlibError: <string>:3: unsupported assertion 'or'; only '<=' and '>=' comparisons, possibly in one 'and'
+    >>> parse_vnnlib("(declare-const X_0 Real)(assert (>= X_0 1e-999999999))", "p.vnnlib")
+    Traceback (most recent call last):
+    ...
+    nsad.errors.LimitError: p.vnnlib:1: '1e-999999999' has 1000000000 digits (written or implied by its exponent), beyond the limit max_number_length = 4300 (...)
     """
+    from nsad import limits as _limits
+
+    lim = _limits.resolve(limits)
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
+    width = lim.max_layer_width
     declared = {"X": set(), "Y": set()}
     lower: dict[int, Fraction] = {}
     upper: dict[int, Fraction] = {}
     outputs: list[OutputBound] = []
-    for expr in _sexprs(text, name):
+    for expr in _sexprs(text, name, lim):
         head = expr.head()
         if head in _IGNORED:
             continue
@@ -422,29 +473,35 @@ def parse_vnnlib(text: str, name: str = "<string>") -> BoxProperty:
             var, sort = expr.items[1].text, expr.items[2].text
             m = _VAR.match(var)
             if not m:
-                raise VnnlibError(f"{name}:{expr.line}: variable {var!r} is not of the form X_i or Y_j")
+                raise VnnlibError(f"{name}:{expr.line}: variable {var[:40]!r} is not of the form X_i or Y_j")
             if sort != "Real":
-                raise VnnlibError(f"{name}:{expr.line}: variable {var} has sort {sort!r}; only Real is supported")
+                raise VnnlibError(f"{name}:{expr.line}: variable {var} has sort {sort[:40]!r}; only Real is supported")
+            if width is not None and len(m.group(2)) > len(str(width)) + 1:
+                raise _limits.exceeded("max_layer_width", width, f"variable {var[:30]}... has an index of "
+                                       f"{len(m.group(2))} digits", location=f"{name}:{expr.line}")
             idx = int(m.group(2))
+            if width is not None and idx >= width:
+                raise _limits.exceeded("max_layer_width", width, f"variable {var} has index {idx}",
+                                       location=f"{name}:{expr.line}")
             if idx in declared[m.group(1)]:
                 raise VnnlibError(f"{name}:{expr.line}: {var} declared twice")
             declared[m.group(1)].add(idx)
             continue
         if head != "assert":
-            raise VnnlibError(f"{name}:{expr.line}: unsupported command {head!r}")
+            raise VnnlibError(f"{name}:{expr.line}: unsupported command {head if head is None else head[:40]!r}")
         if len(expr.items) != 2 or not isinstance(expr.items[1], _Node):
             raise VnnlibError(f"{name}:{expr.line}: expected (assert (OP A B))")
         for cmp in _conjuncts(expr.items[1], name):
             op = cmp.head()
             if op not in ("<=", ">="):
                 raise VnnlibError(
-                    f"{name}:{cmp.line}: unsupported assertion {op!r}; only '<=' and '>=' comparisons, "
-                    f"possibly in one 'and'"
+                    f"{name}:{cmp.line}: unsupported assertion {op if op is None else op[:40]!r}; only '<=' and "
+                    f"'>=' comparisons, possibly in one 'and'"
                 )
             if len(cmp.items) != 3:
                 raise VnnlibError(f"{name}:{cmp.line}: '{op}' needs exactly two operands")
             a, b = cmp.items[1], cmp.items[2]
-            va, vb = _number(a, name), _number(b, name)
+            va, vb = _number(a, name, lim), _number(b, name, lim)
             if va is None and vb is None:
                 raise VnnlibError(f"{name}:{cmp.line}: comparisons between two variables are not supported")
             if va is not None and vb is not None:
@@ -454,9 +511,9 @@ def parse_vnnlib(text: str, name: str = "<string>") -> BoxProperty:
             else:  # c <= V  is  V >= c
                 var, value = b.text, va
                 op = ">=" if op == "<=" else "<="
-            kind, idx = var[0], int(var[2:])
+            kind, idx = var[0], int(var[2:]) if len(var) <= 22 else -1
             if idx not in declared[kind]:
-                raise VnnlibError(f"{name}:{cmp.line}: {var} is used before it is declared")
+                raise VnnlibError(f"{name}:{cmp.line}: {var[:40]} is used before it is declared")
             if kind == "X":
                 if op == "<=":
                     upper[idx] = min(upper.get(idx, value), value)
@@ -469,7 +526,7 @@ def parse_vnnlib(text: str, name: str = "<string>") -> BoxProperty:
         if not got:
             raise VnnlibError(f"{name}: no {kind}_i variable is declared")
         if got != set(range(len(got))):
-            missing = min(set(range(max(got) + 1)) - got)
+            missing = next(i for i in range(max(got) + 1) if i not in got)
             raise VnnlibError(f"{name}: {kind}_{missing} is not declared (indices must be 0..{max(got)})")
     n = len(declared["X"])
     unbounded = [i for i in range(n) if i not in lower or i not in upper]
@@ -482,23 +539,33 @@ def parse_vnnlib(text: str, name: str = "<string>") -> BoxProperty:
     )
 
 
-def read_vnnlib(path) -> BoxProperty:
-    """Read and parse a VNN-LIB file (see ``parse_vnnlib``).
+def read_vnnlib(path, *, limits=None) -> BoxProperty:
+    """Read and parse a VNN-LIB file (see ``parse_vnnlib``); its size is checked against
+    ``max_text_bytes`` before it is read.
 
     >>> read_vnnlib("/nonexistent.vnnlib")
     Traceback (most recent call last):
     ...
     nsad.errors.VnnlibError: /nonexistent.vnnlib: no such file
     """
+    from nsad import limits as _limits
+
+    lim = _limits.resolve(limits)
     name = os.fspath(path)
     try:
+        size = os.stat(name).st_size
+        _limits.check("max_text_bytes", size, f"the file has {size} bytes", location=name, limits=lim)
         with open(name, "rb") as fh:
-            data = fh.read()
+            data = fh.read(size + 1)
     except FileNotFoundError:
         raise VnnlibError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise VnnlibError(f"{name}: is a directory") from None
-    return parse_vnnlib(data.decode("utf-8", errors="replace"), name)
+    except PermissionError:
+        raise VnnlibError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise VnnlibError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+    return parse_vnnlib(data.decode("utf-8", errors="replace"), name, limits=lim)
 
 
 def is_witness(prop: BoxProperty, net, x) -> bool:

@@ -1,4 +1,22 @@
-"""Helpers shared by the CLI commands: JSON Lines output, per-file error handling."""
+"""Helpers shared by the CLI commands: exit codes, JSON Lines output, per-file error handling.
+
+Exit codes, the same in every command:
+
+====  ==================================================================================
+code  meaning
+====  ==================================================================================
+0     everything asked for was decided and agrees / every check passed
+1     a disagreement between the two sides, or a failed certificate or proof check
+2     a usage or input error (a malformed file, a limit exceeded, an unwritable database)
+3     something undecided or uncheckable (time or memory limit, unknown answer, no proof)
+130   interrupted (Ctrl-C)
+====  ==================================================================================
+
+When a batch has several outcomes, the first of 2, 1, 3 that occurs wins (:func:`combine`).
+
+>>> combine([0, 3, 1]), combine([3, 0]), combine([1, 2]), combine([])
+(1, 3, 2, 0)
+"""
 
 from __future__ import annotations
 
@@ -6,9 +24,31 @@ import json
 import sys
 from typing import Any, Callable, Iterable
 
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_UNDECIDED = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_EPILOG = ("Exit codes: 0 everything decided and agreeing / every check passed; 1 a disagreement or a "
+                     "failed check; 2 a usage or input error (also a limit exceeded: see nsad limits); 3 something "
+                     "undecided or uncheckable; 130 interrupted.")
+
+_SEVERITY = {EXIT_USAGE: 3, EXIT_PROBLEM: 2, EXIT_UNDECIDED: 1, EXIT_OK: 0}
+
+
+def combine(codes: Iterable[int]) -> int:
+    """The exit code of a batch: 2 if any input error, else 1 if any problem, else 3 if anything
+    undecided, else 0."""
+    worst = EXIT_OK
+    for code in codes:
+        if _SEVERITY.get(code, 3) > _SEVERITY.get(worst, 3):
+            worst = code
+    return worst
+
 
 def emit_json(obj: Any, stream=None) -> None:
-    """One JSON object per line on stdout."""
+    """One JSON object per line on stdout (flushed, so a closed pipe is seen at once)."""
     (stream or sys.stdout).write(json.dumps(obj, sort_keys=False) + "\n")
     (stream or sys.stdout).flush()
 
@@ -17,21 +57,49 @@ def user_error(msg: str) -> None:
     print(f"nsad: error: {msg}", file=sys.stderr)
 
 
-def for_each_file(files: Iterable[str], work: Callable[[str], int]) -> int:
+def error_text(exc: BaseException) -> str:
+    """The one-line message of a user error (the first line of its text, or its type)."""
+    if isinstance(exc, MemoryError):
+        return "out of memory (the input is too large for this machine; see nsad limits)"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class StdoutClosed(Exception):
+    """Raised by :func:`for_each_file` when standard output was closed (a pipe's reader left), with
+    the exit code of the files done so far; the command line then ends quietly."""
+
+    def __init__(self, code: int):
+        super().__init__("standard output closed")
+        self.code = code
+
+
+def for_each_file(files: Iterable[str], work: Callable[[str], int], *, json_mode: bool = False) -> int:
     """Run ``work(path)`` on each file; a user error on one file is reported and the batch goes on.
 
-    Returns the worst exit code: 2 if any file had a user error, else the max of ``work``'s codes.
+    The error is one line ``nsad: error: ...`` on stderr and, with ``json_mode``, also a JSON line
+    ``{"file": path, "error": message}`` on stdout, so every input has its object. Returns the batch's
+    exit code (:func:`combine`: 2 if any file had a user error, ...). A closed standard output
+    stops the batch (:class:`StdoutClosed`).
     """
-    worst = 0
+    codes = []
     for path in files:
         try:
             code = work(path)
-        except (ValueError, OSError) as exc:
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            user_error(text if path in text else f"{path}: {text}")
-            code = 2
-        worst = max(worst, code)
-    return worst
+        except BrokenPipeError:
+            raise StdoutClosed(combine(codes)) from None
+        except (ValueError, OSError, MemoryError) as exc:
+            text = error_text(exc)
+            text = text if path in text else f"{path}: {text}"
+            user_error(text)
+            if json_mode:
+                try:
+                    emit_json({"file": path, "error": text})
+                except BrokenPipeError:
+                    raise StdoutClosed(combine(codes + [EXIT_USAGE])) from None
+            code = EXIT_USAGE
+        codes.append(code)
+    return combine(codes)
 
 
 def positive_float(text: str) -> float:
@@ -41,8 +109,8 @@ def positive_float(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    if not v > 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
     return v
 
 
@@ -50,9 +118,11 @@ def _int_at_least(text: str, lo: int, what: str) -> int:
     import argparse
 
     try:
-        v = int(text)
+        v = int(text) if len(text) <= 40 else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        v = None
+    if v is None:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}")
     if v < lo:
         raise argparse.ArgumentTypeError(f"expected a {what} integer, got {text!r}")
     return v

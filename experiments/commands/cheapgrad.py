@@ -43,9 +43,14 @@ def run(args) -> int:
     from nsad.experiments.matmul_bench import blas_info
     from nsad.experiments.progress import Progress
 
+    from nsad import limits as L
+
     ns, repeats, min_sample = args.ns, args.repeats, args.min_sample
     if args.quick:
         ns, repeats, min_sample = list(QUICK_NS), min(repeats, 3), min(min_sample, 0.002)
+    for n in ns:  # the sparse family's hidden layers have width n (the reduction family is sized by its generator)
+        L.check("max_layer_width", n, f"--ns {n}")
+        L.check("max_units", 4 * n, f"n = {n} makes sparse networks of {4 * n} units")
     blas = blas_info()
     run_id = ad_store.new_run_id()
     print(f"BLAS: {blas['summary']}; run {run_id}", file=sys.stderr)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from nsad.experiments.commands._common import emit_json
 
 
@@ -19,22 +17,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from nsad.networks import Certificate, NetworkError, ReluNetwork, check
+    from nsad.networks import ReluNetwork, check, read_certificate
 
     net = ReluNetwork.load(args.network)
-    try:
-        with open(args.certificate, encoding="utf-8") as fh:
-            obj = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise NetworkError(f"{args.certificate}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise NetworkError(f"{args.certificate}: not a UTF-8 text file") from None
-    if isinstance(obj, dict) and "certificate" in obj and obj["certificate"] is None:
-        raise NetworkError(f"{args.certificate}: the 'certificate' is null (the verdict carried none)")
-    try:
-        cert = Certificate.from_json(obj)
-    except NetworkError as exc:
-        raise NetworkError(f"{args.certificate}: {exc}") from None
+    cert = read_certificate(args.certificate)
     res = check(net, cert)
     if args.json:
         emit_json({"file": args.network, "certificate": args.certificate, "ok": res.ok, "reason": res.reason})

@@ -52,6 +52,6 @@ def run(args) -> int:
                 print(f"  single subgradient {v.to_json()['element']}")
             if v.reason:
                 print(f"  note: {v.reason}")
-        return 0
+        return 3 if v.answer == "unknown" else 0  # exit codes: experiments/commands/_common.py
 
-    return for_each_file(args.networks, one)
+    return for_each_file(args.networks, one, json_mode=args.json)

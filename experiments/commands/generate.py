@@ -58,8 +58,17 @@ def _atomic_write(path: str, text: str) -> None:
 def run(args) -> int:
     from nsad.instances import GENERATORS, expected_label, format_dimacs
 
+    from nsad import limits as L
+    from nsad.instances.generators import check_formula_size, formula_size
+
     family = {"random": "random-ksat", "planted": "planted-ksat"}[args.family]
     gen = GENERATORS[family]
+    # the whole request is estimated before anything is written (nsad limits)
+    size = formula_size(gen, n=args.n, m=args.m, ratio=args.ratio, k=args.k)
+    check_formula_size(size, "each formula")
+    L.check("max_grid_tasks", args.count, f"--count asks for {args.count} formulas")
+    total = args.count * size.dimacs_bytes
+    L.check("max_output_bytes", total, f"{args.count} formulas would take about {total} bytes")
     os.makedirs(args.out, exist_ok=True)
     records = []
     width = len(str(args.count - 1))

@@ -44,10 +44,18 @@ def run(args) -> int:
     from nsad.experiments.matmul_bench import QUICK_PS, QUICK_WIDTHS, blas_info, plot, run_grid, torch_available
     from nsad.experiments.progress import Progress
 
+    from nsad import limits as L
+
     widths, ps, repeats, min_sample = args.widths, args.ps, args.repeats, args.min_sample
     if args.quick:
         widths, ps = list(QUICK_WIDTHS), list(QUICK_PS)
         repeats, min_sample = min(repeats, 3), min(min_sample, 0.002)
+    for w in widths:  # dense w x w layers and w x p directions: sized before anything is drawn
+        L.check("max_layer_width", w, f"--widths {w}")
+        L.check("max_nnz", w * w * args.depth, f"width {w} x depth {args.depth} makes {w * w * args.depth} dense "
+                "weights")
+        for p in ps:
+            L.check("max_nnz", w * p, f"width {w} x p {p} makes {w * p} direction entries")
     blas = blas_info()
     use_torch = not args.no_torch and torch_available()
     run_id = ad_store.new_run_id()

@@ -40,5 +40,7 @@ def run(args) -> int:
                         experiment="scale")
     summary = run_grid(tasks, args.db, executor_options(args), label="scale")
     print(summary.table())
-    print(f"\n{len(summary.rows)} tasks; rows in {args.db}; plots: nsad report --db {args.db}", file=sys.stderr)
-    return 0 if summary.ok else 1
+    print()
+    print(summary.verdict())
+    print(f"{len(summary.rows)} tasks; rows in {args.db}; plots: nsad report --db {args.db}", file=sys.stderr)
+    return summary.exit_code()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from nsad.experiments.commands._common import emit_json, for_each_file, positive_float
+from nsad.experiments.commands._common import (EXIT_OK, EXIT_PROBLEM, EXIT_UNDECIDED, emit_json, for_each_file,
+                                               positive_float)
 
 
 def register(sub) -> None:
     p = sub.add_parser("solve", help="decide CNF formulas with a SAT solver (python-sat, CP-SAT)",
                        description="Decide DIMACS formulas (one process for the whole batch). With --json: one "
-                       "object per file and line: {file, verdict, solver, seconds, model, ...}.")
+                       "object per file and line: {file, verdict, solver, seconds, model, ...}, or {file, error} "
+                       "for a file that could not be read. Exit code 3 when an answer is unknown (or, with --proof, "
+                       "an UNSAT answer has no checked proof), 1 when a proof check fails.")
     p.add_argument("formulas", nargs="+", help="DIMACS CNF files (.cnf or .cnf.gz)")
     p.add_argument("--solver", default="cadical195", help="backend name or alias (see --list); default cadical195")
     p.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds per formula")
@@ -42,6 +45,10 @@ def run(args) -> int:
             extra = f" proof {obj['proof']}" if args.proof else ""
             print(f"{path}: {v.answer} ({v.backend}, {v.seconds * 1e3:.1f} ms){extra}"
                   + (f" [{v.reason}]" if v.reason and v.answer == "unknown" else ""))
-        return 0
+        if args.proof and obj["proof"] == "failed":
+            return EXIT_PROBLEM
+        if v.answer == "unknown" or (args.proof and obj["proof"] != "checked"):
+            return EXIT_UNDECIDED
+        return EXIT_OK
 
-    return for_each_file(args.formulas, one)
+    return for_each_file(args.formulas, one, json_mode=args.json)

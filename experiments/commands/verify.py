@@ -13,8 +13,11 @@ def register(sub) -> None:
         "verify", help="verify the reduction end to end on random 3-SAT formulas",
         description="For each random 3-SAT formula: reduce it to a ReLU network, decide the Clarke question on "
         "the network alone, solve the formula with a SAT solver, check every certificate with exact arithmetic, "
-        "and compare. One row per (instance, method) goes to an SQLite database; re-running resumes. "
-        "Exit code 1 on any disagreement or failed certificate.")
+        "and compare. One row per (instance, method) goes to an SQLite database; re-running resumes. The "
+        "summary counts each side's decisions, the agreements, the certificates and proofs checked. Exit code "
+        "1 on any disagreement or failed check, 3 when an instance is not decided on both sides (time or memory "
+        "limit, error) or, with --proofs, an UNSAT answer has no checked proof, 0 otherwise. The grid is "
+        "estimated first and refused beyond the limits (nsad limits; raise one with --limit NAME=VALUE).")
     p.add_argument("--count", type=positive_int, default=DEFAULT_COUNT,
                    help=f"formulas per (n, ratio) pair (default {DEFAULT_COUNT})")
     p.add_argument("--n", type=positive_int, nargs="+", default=list(DEFAULT_N),
@@ -30,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="run on a Dask cluster (tcp://HOST:PORT, or 'local-dask' for a LocalCluster)")
     p.add_argument("--memory-limit", type=positive_float, default=None, metavar="MB",
-                   help="address-space limit per worker process in MiB")
+                   help="address-space limit per worker process in MiB (default: the limit worker_memory_mb, "
+                   "8192); a task beyond it is recorded as unknown, 'memory limit exceeded'")
     p.add_argument("--db", default="nsad-results.db", help="SQLite results database (default nsad-results.db)")
     p.add_argument("--proofs", action="store_true",
                    help="log and check a DRUP proof for every UNSAT answer: the SAT solver's on the formula, and "
@@ -59,13 +63,12 @@ def run(args) -> int:
                         time_limit=args.time_limit, proofs=args.proofs)
     on_row = (lambda row: emit_json({k: v for k, v in row.items() if k != "details"})) if args.json else None
     summary = run_grid(tasks, args.db, executor_options(args), resume=not args.no_resume, on_row=on_row)
+    code = summary.exit_code()
     if args.json:
-        emit_json({"summary": summary.groups(), "ok": summary.ok, "db": args.db})
+        emit_json({"summary": summary.groups(), "ok": code == 0, "exit_code": code, "db": args.db})
     else:
         print(summary.table())
-        verdict = "all agree, every certificate checked" if summary.ok else "PROBLEMS FOUND (see rows above)"
-        if args.proofs:
-            g = summary.groups()[-1]
-            verdict += f"; UNSAT proofs checked {g['proofs_checked']}, failed {g['proofs_failed']}"
-        print(f"\n{len(summary.rows)} formulas; {verdict}; rows in {args.db}")
-    return 0 if summary.ok else 1
+        print()
+        print(summary.verdict())
+        print(f"rows in {args.db}")
+    return code

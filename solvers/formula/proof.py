@@ -51,7 +51,9 @@ ProofCheck(ok=True, reason='unit propagation conflict at level 0 after proof lin
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -60,6 +62,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from nsad import limits as _limits
 from nsad.solvers.registry import SolverError
 from nsad.solvers.verdict import SAT, UNKNOWN, UNSAT, Verdict
 
@@ -72,7 +75,10 @@ __all__ = [
     "CHECKED",
     "UNCHECKED",
     "FAILED",
+    "read_drup",
 ]
+
+_PROOF_TOKEN = re.compile(r"-?[0-9]+")
 
 CHECKED = "checked"
 UNCHECKED = "unchecked"
@@ -126,13 +132,17 @@ def _proof_rows(proof_lines: Any) -> Iterable[Any]:
     return proof_lines
 
 
-def check_drup(clauses: Any, proof_lines: Any, num_vars: int) -> ProofCheck:
+def check_drup(clauses: Any, proof_lines: Any, num_vars: int, *, limits=None, name: str | None = None) -> ProofCheck:
     """Check a DRUP refutation of ``clauses`` by forward RUP checking (see the module docstring).
 
     ``clauses``: an ``instances.Cnf`` or an iterable of iterables of nonzero ints;
     ``proof_lines``: an iterable of ``str``/``bytes`` lines (or one string); ``num_vars``: the
     declared number of variables (every literal must be within it). Never raises on a bad proof:
-    the answer carries the reason. A formula clause out of range raises ``ValueError``.
+    the answer carries the reason. A formula clause out of range raises ``ValueError``. Limits
+    (:mod:`nsad.limits`): ``num_vars`` at most ``max_vars`` (checked before the per-literal arrays
+    are made), and at most ``max_proof_literals`` literals read from the proof; beyond them
+    ``LimitError`` (the proof is then neither checked nor failed), located at ``NAME:LINE`` when the
+    proof came from a file ``name``.
 
     >>> php = [(1,), (2,), (-1, -2)]           # refuted by unit propagation alone
     >>> check_drup(php, [], 2).reason
@@ -146,6 +156,10 @@ def check_drup(clauses: Any, proof_lines: Any, num_vars: int) -> ProofCheck:
     if isinstance(num_vars, bool) or not isinstance(num_vars, (int, np.integer)) or num_vars < 0:
         raise ValueError(f"num_vars must be a non-negative integer, got {num_vars!r}")
     nv = int(num_vars)
+    lim = _limits.resolve(limits)
+    _limits.check("max_vars", nv, f"the formula of the proof check has {nv} variables", location=name, limits=lim)
+    literal_cap = lim.max_proof_literals
+    read_literals = 0
 
     # val[lit]: 1 true, -1 false, 0 unassigned; index 0 is the marker of deleted clauses (2).
     val = [0] * (2 * nv + 1)
@@ -277,12 +291,20 @@ def check_drup(clauses: Any, proof_lines: Any, num_vars: int) -> ProofCheck:
         delete = tokens[0] == "d"
         if delete:
             tokens = tokens[1:]
-        try:
-            lits = [int(t) for t in tokens]
-        except ValueError:
-            bad = next(t for t in tokens if not t.lstrip("+-").isdigit())
+        bad = next((t for t in tokens if not _PROOF_TOKEN.fullmatch(t)), None)
+        if bad is not None:
             stats["failed_line"] = number
-            return result(False, f"proof line {number}: bad token {bad!r}")
+            return result(False, f"proof line {number}: bad token {bad[:40]!r}")
+        read_literals += len(tokens)
+        if literal_cap is not None and read_literals > literal_cap:
+            raise _limits.exceeded("max_proof_literals", literal_cap, f"the proof has more than {literal_cap} "
+                                   f"literals", location=f"{name}:{number}" if name else f"proof line {number}")
+        long = next((t for t in tokens if len(t) > 20), None)
+        if long is not None:
+            stats["failed_line"] = number
+            return result(False, f"proof line {number}: literal {long[:40]} is out of range: the formula has "
+                          f"{nv} variables")
+        lits = [int(t) for t in tokens]
         if not lits or lits[-1] != 0 or 0 in lits[:-1]:
             stats["failed_line"] = number
             return result(False, f"proof line {number}: a clause must be terminated by a single 0")
@@ -336,6 +358,68 @@ def check_drup(clauses: Any, proof_lines: Any, num_vars: int) -> ProofCheck:
         except _Refuted:
             return result(True, f"unit propagation conflict at level 0 after proof line {number}")
     return result(False, f"the proof ends after {number} lines without deriving the empty clause")
+
+
+def read_drup(path, *, limits=None) -> list[bytes]:
+    """The lines of a DRUP proof file (plain or gzip-compressed), streamed under the limits: the
+    file's size (``max_file_bytes``), the decompressed bytes (``max_decompressed_bytes``) and the
+    proof's tokens (``max_proof_literals``, counted as the lines are read); beyond them
+    ``LimitError``. A file that cannot be read is a ``SolverError`` naming it.
+
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "p.drup")
+    >>> _ = open(p, "w").write("2 0\\nd 1 2 0\\n0\\n")
+    >>> read_drup(p)
+    [b'2 0', b'd 1 2 0', b'0']
+    >>> check_drup([(1, 2), (-1, 2), (1, -2), (-1, -2)], read_drup(p), 2).ok
+    True
+    """
+    import gzip
+    import zlib
+
+    name = os.fspath(path)
+    lim = _limits.resolve(limits)
+    cap = lim.max_proof_literals
+    try:
+        raw = _limits.open_input(name, lim, what="the proof")
+    except FileNotFoundError:
+        raise SolverError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise SolverError(f"{name}: is a directory") from None
+    except OSError as exc:
+        raise SolverError(f"{name}: cannot read the proof ({exc.strerror or exc})") from None
+    lines: list[bytes] = []
+    tokens = 0
+    with raw:
+        try:
+            stream = raw
+            if raw.peek(2)[:2] == b"\x1f\x8b":
+                stream = io.BufferedReader(_limits.CappedStream(gzip.GzipFile(fileobj=raw), lim.max_decompressed_bytes,
+                                                                "max_decompressed_bytes", name, "the decompressed proof"))
+            pending = b""
+            line_cap = lim.max_text_bytes
+            while True:
+                chunk = stream.read(1 << 20)
+                if chunk:
+                    tokens += len(chunk.split())  # a token cut by the chunk boundary counts twice: an upper bound
+                    if cap is not None and tokens > cap:
+                        raise _limits.exceeded("max_proof_literals", cap, f"the proof has more than {cap} literals",
+                                               location=f"{name}:{len(lines) + 1}")
+                parts = (pending + chunk).split(b"\n")
+                pending = parts.pop() if chunk else b""
+                lines.extend(p.rstrip(b"\r") for p in parts)
+                if not chunk:
+                    if parts and parts[-1] == b"" and len(lines) and lines[-1] == b"":
+                        lines.pop()  # the final newline
+                    break
+                if line_cap is not None and len(pending) > line_cap:
+                    raise _limits.exceeded("max_text_bytes", line_cap, f"a proof line is longer than {line_cap} bytes",
+                                           location=f"{name}:{len(lines) + 1}")
+        except _limits.LimitError:
+            raise
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SolverError(f"{name}: cannot read the proof ({exc})") from None
+    return lines
 
 
 # ---------------------------------------------------------------------------------- solving
@@ -476,11 +560,15 @@ def solve_with_proof(cnf: Any, solver: str = DEFAULT_PROOF_SOLVER, time_limit: f
         answer = UNSAT
         lines = outcome.stats.get("_proof", [])
         stats["proof_lines"] = len(lines)
-        check = check_drup(clauses, lines, num_vars)
-        stats["proof_check_seconds"] = check.stats["seconds"]
-        stats["proof"] = CHECKED if check.ok else FAILED
-        if not check.ok:
-            reason = f"proof check failed: {check.reason}"
+        try:
+            check = check_drup(clauses, lines, num_vars)
+        except _limits.LimitError as exc:  # too large to check here: the answer stays the solver's word
+            reason = f"proof not checked: {exc}"
+        else:
+            stats["proof_check_seconds"] = check.stats["seconds"]
+            stats["proof"] = CHECKED if check.ok else FAILED
+            if not check.ok:
+                reason = f"proof check failed: {check.reason}"
     else:
         answer = UNKNOWN
         reason = reason or "no answer"

@@ -136,7 +136,9 @@ def test_batch_goes_on_after_a_bad_file(tmp_path, capsys, formulas):
     bad = tmp_path / "bad.cnf"
     bad.write_text("p cnf 1 1\n1 x 0\n")
     code, out, err = run_cli(capsys, "solve", bad, good, "--json")
-    assert code == 2 and len(jsonl(out)) == 1 and "bad.cnf:2" in err
+    objs = jsonl(out)  # one object per input: the bad one carries its error
+    assert code == 2 and len(objs) == 2 and "bad.cnf:2" in err
+    assert objs[0]["file"] == str(bad) and "bad.cnf:2" in objs[0]["error"] and "verdict" in objs[1]
 
 
 def test_console_script_has_help():

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nsad.errors import LimitError
 from nsad.networks import Certificate, NetworkError, ReluNetwork, check
 
 
@@ -254,6 +255,8 @@ def test_corrupted_files_raise_only_network_error(tmp_path, data):
     p.write_bytes(bytes(raw))
     try:
         net = ReluNetwork.load(p)
+    except LimitError as exc:  # a flipped size beyond nsad.limits: refused from the declaration (issue 11)
+        assert str(exc).startswith(f"{p}: ") and exc.limit
     except NetworkError as exc:
         assert str(exc)
     else:
