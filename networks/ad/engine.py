@@ -126,7 +126,9 @@ def exact_array(a, ndim: int | tuple[int, ...], name: str) -> np.ndarray:
     return arr
 
 
-def float_array(a, dtype, ndim, name: str) -> np.ndarray:
+def float_array(a, dtype, ndim, name: str, *, check_finite: bool = True) -> np.ndarray:
+    """``a`` as a float array of ``dtype`` (no copy when it already is one), ndim checked; NaN / inf
+    rejected unless ``check_finite=False`` (which skips that pass over the data)."""
     try:
         arr = np.asarray(a, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -134,7 +136,7 @@ def float_array(a, dtype, ndim, name: str) -> np.ndarray:
     dims = (ndim,) if isinstance(ndim, int) else ndim
     if arr.ndim not in dims:
         raise network_error(f"{name} must have {' or '.join(map(str, dims))} dimensions, got shape {arr.shape}")
-    if not np.isfinite(arr.sum()) and not np.isfinite(arr).all():  # a finite sum is the fast common case
+    if check_finite and not np.isfinite(arr.sum()) and not np.isfinite(arr).all():  # a finite sum: the fast common case
         raise network_error(f"{name} has non-finite entries")
     return arr
 

@@ -53,8 +53,9 @@ class Evaluation:
     exact: bool
 
 
-def _shape_out(res: np.ndarray, n_out: int, single: bool, exact: bool):
-    """``res`` has shape (n_out, p): drop the axes the conventions drop."""
+def _shape_out(res: np.ndarray, n_out: int, single: bool, exact: bool, writeable: bool = False):
+    """``res`` has shape (n_out, p): drop the axes the conventions drop (read-only unless
+    ``writeable``: a caller's ``out`` buffer stays the caller's)."""
     if single:
         res = res[:, 0]
     if n_out == 1:
@@ -62,7 +63,7 @@ def _shape_out(res: np.ndarray, n_out: int, single: bool, exact: bool):
     if isinstance(res, np.ndarray):
         if res.ndim == 0:
             return res.item()
-        return E.readonly(res)
+        return res if writeable else E.readonly(res)
     if exact:
         return res
     return float(res)
@@ -76,29 +77,40 @@ def _check_shapes(net, x_ndim_ok: bool, x_shape, D_shape):
         raise E.network_error(f"directions must have {n} rows (one per input), got shape {tuple(D_shape)}")
 
 
-def _float_forward_columns(P: E.PreparedNetwork, H0: np.ndarray, at_zero: bool, rule) -> np.ndarray:
+def _float_forward_columns(P: E.PreparedNetwork, H0: np.ndarray, at_zero: bool, rule,
+                           out: np.ndarray | None = None) -> np.ndarray:
     """Push the columns of ``H0`` (shape (n, c)) through the layers with ``rule`` at each ReLU.
 
     When ``not at_zero`` column 0 holds the point itself (its values drive the rule). Returns a fresh
-    (n_out, c) array; intermediate layers reuse the plan's work buffers in place.
+    (n_out, c) array, or ``out`` (C-contiguous, (n_out, c), the plan's dtype) filled in place;
+    intermediate layers reuse the plan's work buffers in place (requested only when some layer
+    needs one: ``relu(A x)`` with its identity output layer writes straight into the result).
     """
     ncols = H0.shape[1]
-    _, buf_a, buf_b = P.workspace(ncols)
-    bufs = (buf_a, buf_b)
+    bufs = None
     H = H0
     L = P.depth
     for k, layer in enumerate(P.layers):
         w = layer.shape[0]
         if k == L - 1:
+            if out is not None:
+                if H is not out:
+                    layer.matmul(H, out=out)
+                return out
             Z = layer.matmul(H)
-            if Z is H0 or any(np.may_share_memory(Z, b) for b in bufs) or np.may_share_memory(Z, H0):
+            if Z is H0 or np.may_share_memory(Z, H0) or (
+                    bufs is not None and any(np.may_share_memory(Z, b) for b in bufs)):
                 Z = Z.copy()
             return Z
         if k == L - 2 and P.layers[-1].identity:
-            out = np.empty((w, ncols), P.dtype)  # the result itself: the identity layer passes it on
+            # the result itself: the identity layer passes it on
+            dest = out if out is not None else np.empty((w, ncols), P.dtype)
         else:
-            out = bufs[k % 2][:w]
-        Z = layer.matmul(H, out=out)
+            if bufs is None:
+                _, buf_a, buf_b = P.workspace(ncols)
+                bufs = (buf_a, buf_b)
+            dest = bufs[k % 2][:w]
+        Z = layer.matmul(H, out=dest)
         z = None if at_zero else Z[:, 0].copy()
         rule(z, Z, inplace=True)
         H = Z
@@ -116,15 +128,28 @@ def _exact_forward_columns(mats, H: np.ndarray, at_zero: bool, rule) -> np.ndarr
     return H
 
 
-def _run_columns(net, x, D, *, exact, rule, name="directions"):
+def _check_out(out, n_out: int, p: int, dtype, D) -> None:
+    if not isinstance(out, np.ndarray):
+        raise E.network_error(f"out must be a numpy array, got {type(out).__name__}")
+    if out.shape != (n_out, p) or out.dtype != dtype or not out.flags.c_contiguous or not out.flags.writeable:
+        raise E.network_error(f"out must be a writeable C-contiguous {np.dtype(dtype).name} array of shape "
+                              f"({n_out}, {p}), got {out.dtype.name} {out.shape}")
+    if np.may_share_memory(out, D):
+        raise E.network_error("out must not share memory with the directions")
+
+
+def _run_columns(net, x, D, *, exact, rule, name="directions", check_finite=True, out=None):
     """Shared driver of the forward-mode engines (directional, LD), which differ only in ``rule``.
 
     Returns ``(value, result, at_zero, exact, single)``: ``value`` of shape (n_out,), ``result`` of
     shape (n_out, p) (exact: already divided back by the scale of ``D``), whether ``x`` is the
-    origin, which path ran, and whether ``D`` was a single direction.
+    origin, which path ran, and whether ``D`` was a single direction. With ``out`` (float path
+    only) ``result`` is ``out``, filled in place.
     """
     single = False
     exact = E.choose_exact(exact, x, D)
+    if exact and out is not None:
+        raise E.network_error("out= is for the float path only (exact results are object arrays)")
     n = int(net.n_inputs)
     if exact:
         Dx = E.exact_array(D, (1, 2), name)
@@ -162,16 +187,18 @@ def _run_columns(net, x, D, *, exact, rule, name="directions"):
         return value, derivs, at_zero, True, single
     # float path
     dtype = E.float_dtype(*(a for a in (x, D) if isinstance(a, np.ndarray)))
-    Df = E.float_array(D, dtype, (1, 2), name)
+    Df = E.float_array(D, dtype, (1, 2), name, check_finite=check_finite)
     if Df.ndim == 1:
         Df, single = Df[:, None], True
-    xf = None if x is None else E.float_array(x, dtype, 1, "x")
+    xf = None if x is None else E.float_array(x, dtype, 1, "x", check_finite=check_finite)
     _check_shapes(net, True, None if xf is None else xf.shape, Df.shape)
+    if out is not None:
+        _check_out(out, int(net.n_outputs), Df.shape[1], dtype, Df)
     P = E.prepare(net, dtype)
     at_zero = xf is None or not np.any(xf)
     if at_zero:
         H0 = Df if Df.flags.c_contiguous else np.ascontiguousarray(Df)
-        R = _float_forward_columns(P, H0, True, rule)
+        R = _float_forward_columns(P, H0, True, rule, out=out)
         value = np.zeros(R.shape[0], dtype=dtype)
         derivs = R
     else:
@@ -181,14 +208,25 @@ def _run_columns(net, x, D, *, exact, rule, name="directions"):
         R = _float_forward_columns(P, inp, False, rule)
         value = R[:, 0].copy()
         derivs = R[:, 1:]
+        if out is not None:  # the values ride in column 0: one copy into the caller's buffer
+            np.copyto(out, derivs)
+            derivs = out
     return value, derivs, at_zero, False, single
 
 
-def directional_derivatives(net, x, D, *, exact: bool | None = None) -> DirectionalDerivatives:
+def directional_derivatives(net, x, D, *, exact: bool | None = None, check_finite: bool = True,
+                            out: np.ndarray | None = None) -> DirectionalDerivatives:
     """One-sided directional derivatives ``F'(x; d)`` for every column ``d`` of ``D``.
 
     ``net`` is a ``ReluNetwork`` (vector outputs allowed) or a :class:`PreparedNetwork`;
     ``x=None`` is the origin. See the module docstring for shapes and arithmetic.
+
+    Float path only: ``check_finite=False`` skips the pass rejecting NaN / inf in ``x`` and ``D``
+    (NaN then propagates, as in a plain matrix product); ``out``, a writeable C-contiguous array of
+    shape ``(n_out, p)`` (2-D even for one direction / one output) in the path's dtype, not sharing
+    memory with ``D``, receives the derivatives in place (no fresh result array; at ``x = 0`` the
+    last layer's product writes straight into it). ``derivatives`` is then ``out`` (or its view with
+    the dropped axes), left writeable.
 
     >>> from nsad.networks.ad.engine import PreparedNetwork
     >>> absx = PreparedNetwork.from_dense([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])  # |x|
@@ -198,12 +236,13 @@ def directional_derivatives(net, x, D, *, exact: bool | None = None) -> Directio
     >>> directional_derivatives(absx, [0], [[1, -2]]).derivatives.tolist()  # exact path
     [1, 2]
     """
-    value, derivs, at_zero, exact, single = _run_columns(net, x, D, exact=exact, rule=ReLU.directional_array)
+    value, derivs, at_zero, exact, single = _run_columns(net, x, D, exact=exact, rule=ReLU.directional_array,
+                                                         check_finite=check_finite, out=out)
     p = 1 if single else derivs.shape[1]
     n_out = int(net.n_outputs)
     return DirectionalDerivatives(
         value=_shape_out(value[:, None], n_out, True, exact),
-        derivatives=_shape_out(derivs, n_out, single, exact),
+        derivatives=_shape_out(derivs, n_out, single, exact, writeable=out is not None),
         ops=directional_ops(net, p, at_zero=at_zero),
         exact=exact,
     )

@@ -59,8 +59,25 @@ def test_matmul_table_output_without_db(tmp_path, capsys, monkeypatch):
     code, out, _ = run_cli(capsys, "matmul", "--quick", "--dtypes", "float32", "--repeats", 1, "--no-torch",
                            "--no-db")
     assert code == 0
-    assert "dtype" in out.splitlines()[0] and len(out.splitlines()) == 1 + 4
+    lines = out.splitlines()
+    assert lines[0].startswith("kernel: ") and "dtype" in lines[1] and len(lines) == 2 + 4
+    assert all(line.split()[-5] == "n/a" for line in lines[2:])  # below the goals' sizes: not judged
     assert not (tmp_path / "nsad-results.db").exists()
+
+
+def test_matmul_goals_are_judged_per_row(tmp_path, capsys, monkeypatch):
+    from nsad.experiments import matmul_bench
+
+    monkeypatch.setattr(matmul_bench, "GOAL_MIN_WIDTH", 16)  # judge the tiny grid
+    monkeypatch.setattr(matmul_bench, "GOAL_MIN_P", 1)
+    code, out, err = run_cli(capsys, "matmul", "--widths", 16, "--ps", 2, "--dtypes", "float64", "--repeats", 1,
+                             "--no-torch", "--no-db", "--json", "--matmul-runs", 3, "--min-sample", 0.001)
+    assert code == 0, err
+    (row,) = jsonl(out)
+    assert len(row["ratios_matmul"]) == 3 and row["ratio_matmul_worst"] == max(row["ratios_matmul"])
+    assert row["goal_dd"] in ("met", "missed") and row["goal_matmul"] in ("met", "missed")
+    assert row["goal_matmul"] == ("met" if row["ratio_matmul_worst"] <= matmul_bench.MATMUL_GOAL else "missed")
+    assert row["kernel"] is not None or "unknown" in row["blas"]
 
 
 def test_torch_is_skipped_cleanly_when_absent(monkeypatch):

@@ -377,3 +377,36 @@ def test_cost_of_a_sparse_chain_is_linear_in_n():
         assert evaluation_ops(diag).total == 3 * n
         assert backward_ops(diag).total == 6 * n
         assert forward_gradient_ops(diag).total == 3 * n * (n + 1)
+
+
+def test_directional_out_buffer_and_check_finite():
+    rng = np.random.default_rng(11)
+    mats = [rng.standard_normal((6, 4)), rng.standard_normal((5, 6)), rng.standard_normal((3, 5))]
+    for dtype in (np.float64, np.float32):
+        P = PreparedNetwork.from_dense(mats, dtype)
+        D = rng.standard_normal((4, 7)).astype(dtype)
+        x = rng.standard_normal(4).astype(dtype)
+        for point in (None, x):
+            ref = directional_derivatives(P, point, D).derivatives
+            out = np.full((3, 7), np.nan, dtype)
+            r = directional_derivatives(P, point, D, out=out)
+            assert r.derivatives is out and out.flags.writeable and out.dtype == dtype
+            assert np.allclose(out, ref, atol=1e-5)
+    # relu(A x): the identity output layer, the product written straight into out
+    A = rng.standard_normal((5, 4))
+    P = PreparedNetwork.from_dense([A, np.eye(5)])
+    D = rng.standard_normal((4, 3))
+    out = np.empty((5, 3))
+    directional_derivatives(P, None, D, out=out)
+    assert np.array_equal(out, np.maximum(A @ D, 0))  # every unit on its kink: max(dz, 0)
+    with pytest.raises(NetworkError, match="out must"):
+        directional_derivatives(P, None, D, out=np.empty((5, 3), np.float32))
+    with pytest.raises(NetworkError, match="out must"):
+        directional_derivatives(P, None, D, out=np.empty((3, 5)).T)
+    with pytest.raises(NetworkError, match="float path"):
+        directional_derivatives(P, None, [[1, 2]] * 4, out=np.empty((5, 2)), exact=True)
+    bad = D.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(NetworkError, match="non-finite"):
+        directional_derivatives(P, None, bad)
+    assert np.isnan(directional_derivatives(P, None, bad, check_finite=False).derivatives).any()

@@ -77,3 +77,39 @@ def test_non_finite_weights():
     with pytest.raises(NetworkError, match="non-finite"):
         multiply(A, np.ones((2, 1)))
     assert np.isnan(multiply(A, np.ones((2, 1)), check_finite=False)).all()
+
+
+def test_float_path_reuses_buffers_and_returns_fresh_results():
+    from nsad.reductions.matmul import _workspace, clear_workspace
+
+    rng = np.random.default_rng(3)
+    A, B1, B2 = rng.standard_normal((6, 5)), rng.standard_normal((5, 4)), rng.standard_normal((5, 4))
+    C1 = multiply(A, B1)
+    D, R = _workspace(5, 6, 4, np.float64)
+    C2 = multiply(A, B2)  # same shape: same buffers, and C1 must not change
+    assert _workspace(5, 6, 4, np.float64)[0] is D
+    assert np.allclose(C1, A @ B1) and np.allclose(C2, A @ B2)
+    assert C2.flags.c_contiguous and C2.flags.writeable and not np.may_share_memory(C2, R)
+    assert np.array_equal(D, np.concatenate([B2, -B2], axis=1))  # the directions [B, -B]
+    assert (R >= 0).all()  # the kink rule max(dz, 0) ran on both halves
+    clear_workspace()
+
+
+def test_float_dtypes_are_kept_and_mixed_inputs_promote():
+    rng = np.random.default_rng(4)
+    A32 = rng.standard_normal((8, 7)).astype(np.float32)
+    B32 = rng.standard_normal((7, 5)).astype(np.float32)
+    C = multiply(A32, B32)
+    assert C.dtype == np.float32 and np.allclose(C, A32 @ B32, atol=1e-5)
+    assert multiply(A32, B32.astype(np.float64)).dtype == np.float64
+    assert multiply(A32.astype(np.float64), np.arange(35).reshape(7, 5)).dtype == np.float64
+    assert np.allclose(multiply(A32.astype(np.float64), np.arange(35).reshape(7, 5)),
+                       A32.astype(np.float64) @ np.arange(35).reshape(7, 5))
+    Bt = np.asfortranarray(rng.standard_normal((7, 5)))  # any layout in, C-contiguous out
+    assert np.allclose(multiply(A32.astype(np.float64), Bt), A32.astype(np.float64) @ Bt)
+
+
+def test_non_finite_directions():
+    with pytest.raises(NetworkError, match="non-finite"):
+        multiply(np.ones((2, 2)), np.array([[1.0], [np.inf]]))
+    assert np.isnan(multiply(np.ones((2, 2)), np.array([[1.0], [np.nan]]), check_finite=False)).all()
