@@ -22,6 +22,7 @@ COMMANDS = (
     "verify",
     "matmul",
     "cheapgrad",
+    "kinks",
     "clarke",
     "export",
     "bench",
