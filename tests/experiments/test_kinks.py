@@ -42,17 +42,21 @@ def test_exact_zero_that_float_misses():
 
 
 def test_float_zero_that_is_not_exact():
-    # 1 + 2^-24 - 1 in float32: the sum rounds 1 + 2^-24 to 1, so float sees 0; exactly it is 2^-24
-    P = _net([[1.0, 2.0 ** -24, -1.0]], [0.0], np.float32)
-    X = np.array([[1.0, 1.0, 1.0]], dtype=np.float32)
+    # float32: w x with w = x = 1 + 2^-23 is 1 + 2^-22 + 2^-46, rounded to 1 + 2^-22 (one product, no
+    # summation order); the bias -(1 + 2^-22) then gives 0.0 in float, 2^-46 exactly
+    w = 1 + 2.0 ** -23
+    P = [np.array([[w]], np.float32), np.array([-(1 + 2.0 ** -22)], np.float32),
+         np.array([[1.0], [-1.0]], np.float32), np.zeros(2, np.float32)]
+    X = np.array([[w]], dtype=np.float32)
+    assert kinks.forward(P, X)[0][0][0, 0] == 0
     z = kinks.exact_preactivations(P, X)[0]
     assert z[0, 0] > 0
     assert [m.tolist() for m in kinks.exact_zero_masks(P, X)] == [[[False]]]
-    # float32's forward: in whatever order the BLAS sums, check the two masks disagree when float gives 0
-    zf = kinks.forward(P, X)[0][0]
-    if zf[0, 0] == 0:
-        rec, _, _ = kinks.measure_step([p.astype(np.float32) for p in P], X, np.array([0]), "float32")
-        assert rec["float_zero"] and rec["rounding_kink"] and not rec["exact_kink"]
+    rec, _, _ = kinks.measure_step(P, X, np.array([0]), "float32", audit=True)
+    assert rec["float_zero"] and rec["rounding_kink"] and rec["differs"] and not rec["exact_kink"]
+    assert not rec["differs_exact"] and not rec["audit_mismatch"]
+    rec, _, _ = kinks.measure_step(P, X, np.array([0]), "float64")
+    assert not rec["float_zero"] and not rec["exact_kink"] and not rec["differs"]
 
 
 def test_float16_rounding_kink_and_measure_step():
