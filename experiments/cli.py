@@ -35,6 +35,7 @@ COMMANDS = (
     "verify",
     "matmul",
     "cheapgrad",
+    "kinks",
     "clarke",
     "export",
     "bench",

@@ -10,7 +10,7 @@ Conventions:
   in ``PRAGMA user_version``; a file that is not SQLite, or an SQLite database of another
   application, raises :class:`StoreError` with one line, never a traceback.
 * Experiments other than ``verify`` keep their own tables in the same file (``create_table``): the
-  AD experiments (``nsad matmul``, ``nsad cheapgrad``) one table each (:data:`AD_TABLES`), one row
+  AD experiments (``nsad matmul``, ``nsad cheapgrad``, ``nsad kinks``) one table each (:data:`AD_TABLES`), one row
   per measured configuration keyed by a content hash of (experiment, run id, configuration), so a
   run never overwrites another run's rows (:func:`write_rows`, :func:`read_rows`).
 
@@ -407,6 +407,28 @@ AD_TABLES: dict[str, dict[str, str]] = {
         "time_ratio_forward": "REAL",
         "time_ratio_ld": "REAL",
         "repeats": "INTEGER",
+    },
+    "kinks_runs": {
+        **AD_COMMON,
+        "dataset": "TEXT",
+        "layers": "TEXT",  # e.g. 64-32-32-10
+        "dtype": "TEXT",
+        "batch": "INTEGER",
+        "seed": "INTEGER",
+        "lr": "REAL",
+        "steps": "INTEGER",
+        "differs": "INTEGER",  # steps where the gradient changes between relu'(0) = 0 and 1
+        "float_zero": "INTEGER",  # steps with a hidden pre-activation 0.0 in float
+        "exact_kink": "INTEGER",  # steps with a hidden pre-activation exactly 0 (rationals)
+        "differs_exact": "INTEGER",  # differs and exact kink
+        "rounding_kink": "INTEGER",  # a float zero that is not exactly 0
+        "missed_kink": "INTEGER",  # an exact zero that is not 0.0 in float
+        "float_zero_units": "INTEGER",
+        "exact_zero_units": "INTEGER",
+        "audited": "INTEGER",
+        "audit_mismatches": "INTEGER",
+        "test_accuracy": "REAL",
+        "t_seconds": "REAL",
     },
 }
 

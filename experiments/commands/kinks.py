@@ -1,0 +1,68 @@
+"""`nsad kinks`: how often backprop's gradient depends on relu'(0), per float format (see experiments/kinks.py)."""
+
+from __future__ import annotations
+
+import sys
+
+from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
+
+
+def register(sub) -> None:
+    from nsad.experiments.kinks import DTYPES
+
+    p = sub.add_parser(
+        "kinks", help="train a digits MLP; count minibatches where the gradient changes with relu'(0)",
+        description="Train a small MLP in float32 by SGD on scikit-learn's digits and, at every step, compute "
+        "the parameter gradient by backprop with relu'(0) = 0 and = 1 in each float format; count the steps "
+        "where the two differ, where some hidden pre-activation is 0.0 in float, and where one is exactly 0 "
+        "in rational arithmetic on the same numbers, with 95%-Wilson intervals. Writes one row per dtype "
+        "to the results database (table kinks_runs).")
+    p.add_argument("--steps", type=positive_int, default=200, metavar="N",
+                   help="training steps measured (default 200)")
+    p.add_argument("--batch", type=positive_int, default=128, metavar="B", help="minibatch size (default 128)")
+    p.add_argument("--seed", type=nonneg_int, default=0, metavar="S",
+                   help="seed of the split, the initialisation and the batches (default 0)")
+    p.add_argument("--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES), metavar="DTYPE",
+                   help=f"float formats of backprop (default: {' '.join(DTYPES)})")
+    p.add_argument("--hidden", type=positive_int, nargs="+", default=[32, 32], metavar="W",
+                   help="hidden layer widths (default 32 32)")
+    p.add_argument("--lr", type=positive_float, default=0.1, help="SGD learning rate (default 0.1)")
+    p.add_argument("--audit", type=nonneg_int, default=5, metavar="K",
+                   help="random steps whose whole minibatch is also evaluated exactly, to check the screen "
+                   "(default 5)")
+    p.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")
+    p.add_argument("--no-db", action="store_true", help="do not write rows")
+    p.add_argument("--plot", metavar="FILE.png", help="write the bar chart to FILE.png (and .svg)")
+    p.add_argument("--json", action="store_true", help="one JSON object per dtype on stdout")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from nsad.experiments import store as ad_store
+    from nsad.experiments.kinks import format_table, plot, run as run_kinks
+    from nsad.experiments.progress import Progress
+
+    run_id = ad_store.new_run_id()
+    print(f"kinks: MLP 64-{'-'.join(map(str, args.hidden))}-10 on sklearn digits, {args.steps} steps of batch "
+          f"{args.batch}, dtypes {' '.join(args.dtypes)}; run {run_id}", file=sys.stderr)
+    with Progress(args.steps, "kinks", enabled=not args.json) as bar:
+        out = run_kinks(steps=args.steps, batch=args.batch, seed=args.seed, dtypes=args.dtypes,
+                        hidden=args.hidden, lr=args.lr, audit=args.audit, progress=bar)
+    rows = out["rows"]
+    for r in rows:
+        r.update(run_id=run_id, host=ad_store.host())
+    if args.json:
+        for r in rows:
+            emit_json(r)
+    else:
+        print(format_table(rows))
+    tr = out["train"]
+    print(f"training: loss {tr['first_loss']:.3f} -> {tr['last_loss']:.3f}, test accuracy "
+          f"{tr['test_accuracy']:.3f}; {tr['seconds']:.1f} s; audit mismatches "
+          f"{sum(r['audit_mismatches'] for r in rows)} (on {rows[0]['audited'] if rows else 0} steps)",
+          file=sys.stderr)
+    if not args.no_db:
+        ad_store.write_rows(args.db, "kinks_runs", rows)
+    if args.plot:
+        print(f"plot: {', '.join(plot(rows, args.plot))}", file=sys.stderr)
+    return 0
