@@ -277,7 +277,10 @@ def _pigeonhole_size(holes, per_hole=1, shuffle=False) -> FormulaSize:
     holes = _check_count(holes, "holes", 1)
     per_hole = _check_count(per_hole, "per_hole", 1)
     pigeons = per_hole * holes + 1
-    at_most = holes * math.comb(pigeons, per_hole + 1)
+    if pigeons * holes > 10**12 or per_hole > 64:  # beyond any limit: no need for the exact binomial
+        at_most = 10**30
+    else:
+        at_most = holes * math.comb(pigeons, per_hole + 1)
     return _pysat_size(pigeons * holes, pigeons + at_most, pigeons * holes + at_most * (per_hole + 1))
 
 
