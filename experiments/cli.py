@@ -49,12 +49,9 @@ _INPUT_ATTRS = ("formula", "network", "source", "spec", "suite", "db")
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from nsad import __version__
 
-        return version("nsad")
-    except Exception:  # not installed (running from a checkout)
-        return "0+unknown"
+    return __version__
 
 
 def _add_limit_options(parser: argparse.ArgumentParser, dest: str, top: bool) -> None:
@@ -74,7 +71,28 @@ def _subparsers(parser: argparse.ArgumentParser):
                 yield from _subparsers(sub)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (the first word that is not an option or the value of the
+    global ``--limit``), or None."""
+    skip = False
+    for tok in argv:
+        if skip:
+            skip = False
+        elif tok == "--limit":
+            skip = True
+        elif not tok.startswith("-"):
+            return tok
+    return None
+
+
+def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
+    """The parser of every command; with ``only`` (or ``lazy``), just that command (or none)
+    registers its full sub-parser and the others are listed with their one-line ``SUMMARY``, whose
+    modules import no numerical library: ``nsad --help`` and ``nsad --version`` stay fast.
+
+    >>> "verify" in build_parser().format_help(), build_parser("reduce").parse_args(["reduce", "a.cnf", "--out", "b.npz"]).out
+    (True, 'b.npz')
+    """
     from nsad.experiments.commands._common import EXIT_CODES_EPILOG
 
     parser = argparse.ArgumentParser(
@@ -93,7 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name == f"nsad.experiments.commands.{name}":
                 continue  # command not built yet
             raise
-        module.register(sub)
+        if name == only or (only is None and not lazy):
+            module.register(sub)
+        else:
+            sub.add_parser(name, help=getattr(module, "SUMMARY", None))
     for p in _subparsers(parser):
         if p.epilog is None:
             p.epilog = EXIT_CODES_EPILOG
@@ -141,13 +162,16 @@ def _json_error(args, msg: str) -> None:
 def _run(argv: list[str] | None) -> int:
     from nsad.errors import NsadError
     from nsad.experiments.commands import _common
-    from nsad.limits import limits
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    name = _command_of(words)
+    parser = build_parser(name, lazy=True) if name in COMMANDS else build_parser(lazy=True)
+    args = parser.parse_args(words)
     if not getattr(args, "func", None):
         parser.print_help()
         return _common.EXIT_USAGE
+    from nsad.limits import limits
+
     try:
         lim = _limits_of(args)
         with limits(lim):

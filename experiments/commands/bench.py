@@ -25,6 +25,9 @@ import argparse
 from nsad.experiments.commands._common import positive_float, positive_int
 
 
+SUMMARY = "benchmarks of the network deciders"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def _ints(text: str) -> list[int]:
     import argparse
 
@@ -42,7 +45,7 @@ def _names(text: str) -> list[str]:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bench", help="benchmarks of the network deciders",
+    p = sub.add_parser("bench", help=SUMMARY,
                        description="Benchmarks of the network deciders (see `nsad bench deciders -h`).")
     bsub = p.add_subparsers(dest="bench", metavar="BENCH")
     d = bsub.add_parser("deciders", help="network deciders vs a SAT solver on the formula, file to answer",

@@ -7,11 +7,14 @@ import sys
 from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
+SUMMARY = "the cheap gradient principle: backward / evaluation stays flat in n"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
     from nsad.experiments.cheapgrad import DEFAULT_NS, FAMILIES
 
     p = sub.add_parser(
-        "cheapgrad", help="the cheap gradient principle: backward / evaluation stays flat in n",
+        "cheapgrad", help=SUMMARY,
         description="For input dimensions n (sparse random networks and reduction networks of random 3-SAT "
         "formulas), report backward / evaluation, (full forward gradient by n directions) / evaluation and "
         "LD-derivative / evaluation, in operation counts for every n and in time where one run stays under "

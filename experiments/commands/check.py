@@ -5,8 +5,11 @@ from __future__ import annotations
 from nsad.experiments.commands._common import emit_json
 
 
+SUMMARY = "check a two-subgradient certificate exactly"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
-    p = sub.add_parser("check", help="check a two-subgradient certificate exactly",
+    p = sub.add_parser("check", help=SUMMARY,
                        description="Re-derive genericity and both gradients of a certificate with exact integer "
                        "arithmetic. CERT.json holds a 'certificate' object {points, gradients} (e.g. a line of "
                        "`nsad decide --json`). Exit code 0 if it holds, 1 if it fails.")

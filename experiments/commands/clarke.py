@@ -7,9 +7,12 @@ import os
 from nsad.experiments.commands._common import emit_json, nonneg_int, positive_int
 
 
+SUMMARY = "the exact Clarke subdifferential at 0 of a small network vs backpropagation"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
     p = sub.add_parser(
-        "clarke", help="the exact Clarke subdifferential at 0 of a small network vs backpropagation",
+        "clarke", help=SUMMARY,
         description="Enumerate the linear pieces of a small scalar network (n <= 6 inputs, a few dozen hidden "
         "units), print the Clarke subdifferential at 0 (piece gradients with exact witnesses, hull vertices), "
         "the points of the conservative set D^a_F(0) from vertex choices, and what backpropagation at 0 returns "

@@ -5,8 +5,11 @@ from __future__ import annotations
 from nsad.experiments.commands._common import emit_json, for_each_file, positive_float
 
 
+SUMMARY = "decide whether dF(0) has two elements, from the network alone"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
-    p = sub.add_parser("decide", help="decide whether dF(0) has two elements, from the network alone",
+    p = sub.add_parser("decide", help=SUMMARY,
                        description="Decide, for each network, whether its Clarke subdifferential at 0 has two "
                        "distinct elements (docs/theory.md section 3). Two-subgradient answers carry a certificate "
                        "checked exactly; 'complete' says whether the method is complete for that network. "

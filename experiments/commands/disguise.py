@@ -5,11 +5,14 @@ from __future__ import annotations
 from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float
 
 
+SUMMARY = "rewrite a network into an exactly equivalent one that hides its structure"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
     from nsad.networks.disguise import DEFAULT_KINDS, KINDS
 
     p = sub.add_parser(
-        "disguise", help="rewrite a network into an exactly equivalent one that hides its structure",
+        "disguise", help=SUMMARY,
         description="Apply a seeded random composition of exact rewrites (identity layers, positive row "
         "scaling, unit splits, cancelling groups, permutations; optionally negated units and the "
         "min-sign-fact rewrite, which the deciders' normal form does not undo). The result computes "

@@ -22,8 +22,11 @@ from nsad.experiments.commands._common import emit_json
 _CNF_SUFFIXES = (".cnf", ".cnf.gz", ".dimacs", ".dimacs.gz")
 
 
+SUMMARY = "export networks and properties to ONNX, VNN-LIB and VNN-COMP folders"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
-    p = sub.add_parser("export", help="export networks and properties to ONNX, VNN-LIB and VNN-COMP folders",
+    p = sub.add_parser("export", help=SUMMARY,
                        description="Exchange formats for neural-network verifiers: ONNX networks, VNN-LIB "
                        "properties, VNN-COMP benchmark folders (and ONNX back to .npz).")
     kind = p.add_subparsers(dest="format", metavar="FORMAT", required=True)

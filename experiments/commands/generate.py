@@ -15,8 +15,11 @@ import tempfile
 from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
+SUMMARY = "generate formula families as DIMACS files with a manifest"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
-    p = sub.add_parser("generate", help="generate formula families as DIMACS files with a manifest",
+    p = sub.add_parser("generate", help=SUMMARY,
                        description="Write DIMACS formulas with provenance comments and a manifest.json.")
     fam = p.add_subparsers(dest="family", metavar="FAMILY", required=True)
     for name, helptext in (("random", "uniform random k-SAT"), ("planted", "planted satisfiable k-SAT")):

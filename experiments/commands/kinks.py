@@ -7,11 +7,14 @@ import sys
 from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
+SUMMARY = "train a digits MLP; count minibatches where the gradient changes with relu'(0)"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
     from nsad.experiments.kinks import DTYPES
 
     p = sub.add_parser(
-        "kinks", help="train a digits MLP; count minibatches where the gradient changes with relu'(0)",
+        "kinks", help=SUMMARY,
         description="Train a small MLP in float32 by SGD on scikit-learn's digits and, at every step, compute "
         "the parameter gradient by backprop with relu'(0) = 0 and = 1 in each float format; count the steps "
         "where the two differ, where some hidden pre-activation is 0.0 in float, and where one is exactly 0 "

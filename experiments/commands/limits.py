@@ -5,8 +5,11 @@ from __future__ import annotations
 from nsad.experiments.commands._common import emit_json
 
 
+SUMMARY = "list the resource limits, their defaults and the values in force"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
-    p = sub.add_parser("limits", help="list the resource limits, their defaults and the values in force",
+    p = sub.add_parser("limits", help=SUMMARY,
                        description="Every reader, generator and grid checks the sizes its input declares against "
                        "these limits before allocating for them; beyond one, it stops with a one-line error "
                        "naming the limit. Change them with --limit NAME=VALUE (repeatable; 'off' lifts one), "

@@ -7,11 +7,14 @@ import sys
 from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
+SUMMARY = "time batched directional derivatives against the same matrix products"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
     from nsad.experiments.matmul_bench import DEFAULT_DTYPES, DEFAULT_PS, DEFAULT_WIDTHS, MATMUL_RUNS
 
     p = sub.add_parser(
-        "matmul", help="time batched directional derivatives against the same matrix products",
+        "matmul", help=SUMMARY,
         description="For each width and number of directions p: time batched exact directional derivatives "
         "through a dense random ReLU network against the same matrix products alone (interleaved, median), "
         "A@B through 2p directional derivatives against A@B, and torch vmap(jvp) when torch is installed. "

@@ -7,8 +7,11 @@ import time
 from nsad.experiments.commands._common import emit_json
 
 
+SUMMARY = "reduce a DIMACS CNF formula to a ReLU network (.npz)"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
-    p = sub.add_parser("reduce", help="reduce a DIMACS CNF formula to a ReLU network (.npz)",
+    p = sub.add_parser("reduce", help=SUMMARY,
                        description="Reduce a CNF formula to a bias-free ReLU network with weights in {-1,0,1} "
                        "whose Clarke subdifferential at 0 has two elements iff the formula is satisfiable.")
     p.add_argument("formula", help="DIMACS CNF file (.cnf or .cnf.gz)")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 
+SUMMARY = "plots (PNG, SVG) and a Markdown summary from a results database"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
-    p = sub.add_parser("report", help="plots (PNG, SVG) and a Markdown summary from a results database",
+    p = sub.add_parser("report", help=SUMMARY,
                        description="Read the results store and write phase-transition and time-vs-n plots, "
                        "agreement counts and the AD experiments' plots when their rows are present.")
     p.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")

@@ -7,8 +7,11 @@ import json
 import sys
 
 
+SUMMARY = "read the results database"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
-    p = sub.add_parser("results", help="read the results database", description="Work with the results store.")
+    p = sub.add_parser("results", help=SUMMARY, description="Work with the results store.")
     s = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     e = s.add_parser("export", help="export a table as CSV, JSON Lines or parquet",
                      description="Export one table of the SQLite results store (default: verify).")

@@ -7,10 +7,13 @@ import sys
 from nsad.experiments.commands._common import nonneg_int, positive_float, positive_int
 
 
+SUMMARY = "phase-transition and time-vs-n experiments (network vs formula side)"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
     from nsad.experiments.scale import DEFAULT_COUNT, DEFAULT_N, DEFAULT_RATIOS
 
-    p = sub.add_parser("scale", help="phase-transition and time-vs-n experiments (network vs formula side)",
+    p = sub.add_parser("scale", help=SUMMARY,
                        description="Run the phase-transition grid (fraction satisfiable vs clause ratio, both "
                        "sides) and the time-vs-n grid (per network method), writing one row per (formula, "
                        "method) to the results store; resumable. Plot with `nsad report`.")

@@ -6,8 +6,11 @@ from nsad.experiments.commands._common import (EXIT_OK, EXIT_PROBLEM, EXIT_UNDEC
                                                positive_float)
 
 
+SUMMARY = "decide CNF formulas with a SAT solver (python-sat, CP-SAT)"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
-    p = sub.add_parser("solve", help="decide CNF formulas with a SAT solver (python-sat, CP-SAT)",
+    p = sub.add_parser("solve", help=SUMMARY,
                        description="Decide DIMACS formulas (one process for the whole batch). With --json: one "
                        "object per file and line: {file, verdict, solver, seconds, model, ...}, or {file, error} "
                        "for a file that could not be read. Exit code 3 when an answer is unknown (or, with --proof, "

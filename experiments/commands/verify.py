@@ -6,11 +6,14 @@ from __future__ import annotations
 from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
 
 
+SUMMARY = "verify the reduction end to end on random 3-SAT formulas"  # the one-line help, listed by `nsad --help` without importing the command
+
+
 def register(sub) -> None:
     from nsad.experiments.verify import DEFAULT_COUNT, DEFAULT_N, DEFAULT_RATIOS
 
     p = sub.add_parser(
-        "verify", help="verify the reduction end to end on random 3-SAT formulas",
+        "verify", help=SUMMARY,
         description="For each random 3-SAT formula: reduce it to a ReLU network, decide the Clarke question on "
         "the network alone, solve the formula with a SAT solver, check every certificate with exact arithmetic, "
         "and compare. One row per (instance, method) goes to an SQLite database; re-running resumes. The "

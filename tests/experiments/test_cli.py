@@ -171,3 +171,30 @@ def test_verify_with_proofs_checks_both_sides(tmp_path, capsys):
         net = json.loads(r["details"])["network"]
         if r["network_answer"] == "singleton" and net["method"] in ("sat-grid", "portfolio"):
             assert net["stats"]["proof"] == "checked"
+
+
+def test_help_and_version_import_no_numerical_library():
+    """`nsad --help` lists every command from the command modules' SUMMARY lines alone."""
+    code = ("import sys\nfrom nsad.experiments.cli import main\n"
+            "for args in (['--help'], ['--version']):\n"
+            "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+            "heavy = sorted(m for m in ('numpy', 'scipy', 'pysat', 'ortools', 'z3') if m in sys.modules)\n"
+            "print('HEAVY', heavy)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "HEAVY []" in res.stdout
+    from nsad.experiments.cli import COMMANDS
+
+    for name in COMMANDS:
+        assert name in res.stdout
+
+
+def test_each_command_summary_is_its_help_line():
+    from nsad.experiments.cli import COMMANDS, build_parser
+    import importlib
+
+    full = build_parser()
+    sub = next(a for a in full._actions if a.__class__.__name__ == "_SubParsersAction")
+    helps = {c.dest: c.help for c in sub._choices_actions}
+    for name in COMMANDS:
+        assert helps[name] == importlib.import_module(f"nsad.experiments.commands.{name}").SUMMARY
