@@ -55,6 +55,7 @@ from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 from nsad.errors import LimitError
 
 __all__ = [
+    "file_problem",
     "Limits",
     "DEFAULTS",
     "get_limits",
@@ -351,6 +352,22 @@ class CappedStream(io.RawIOBase):
             super().close()
 
 
+def file_problem(exc: OSError, what: str = "the file") -> str:
+    """The one-line reason for an ``OSError`` raised while opening or reading an input (every reader
+    prefixes the file's name and raises its own error type).
+
+    >>> file_problem(FileNotFoundError(2, "No such file or directory")), file_problem(OSError(5, "I/O error"), "the proof")
+    ('no such file', 'cannot read the proof (I/O error)')
+    """
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot read {what} ({exc.strerror or exc})"
+
+
 def open_input(path: str, limits: Limits | None = None, *, what: str = "the file") -> BinaryIO:
     """Open ``path`` for reading after checking its size against ``max_file_bytes``; the stream is
     capped too (a file that grows, a FIFO). ``OSError`` as usual for a missing or unreadable file.
@@ -397,14 +414,8 @@ def read_text(path: str, limits: Limits | None = None, *, error=LimitError, what
         with open_input(path, lim.replace(max_file_bytes=cap if cap is not None else lim.max_file_bytes),
                         what=what) as fh:
             data = fh.read()
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a directory, not a file") from None
-    except PermissionError:
-        raise error(f"{path}: permission denied") from None
     except OSError as exc:
-        raise error(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+        raise error(f"{path}: {file_problem(exc)}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

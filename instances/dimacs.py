@@ -596,19 +596,13 @@ def read_dimacs(path: PathLike | BinaryIO | TextIO, *, limits: _limits.Limits | 
     name = os.fspath(path)
     try:
         handle = _limits.open_input(name, lim, what="the file")
-    except FileNotFoundError:
-        raise DimacsError(name, None, "no such file") from None
-    except IsADirectoryError:
-        raise DimacsError(name, None, "is a directory, not a DIMACS file") from None
-    except PermissionError:
-        raise DimacsError(name, None, "permission denied") from None
     except OSError as exc:
-        raise DimacsError(name, None, f"cannot read the file ({exc.strerror or exc})") from None
+        raise DimacsError(name, None, _limits.file_problem(exc)) from None
     with handle:
         try:
             return _read_stream(handle, name, lim)
         except OSError as exc:  # an I/O error while reading (gzip errors are DimacsErrors already)
-            raise DimacsError(name, None, f"cannot read the file ({exc.strerror or exc})") from None
+            raise DimacsError(name, None, _limits.file_problem(exc)) from None
 
 
 # ------------------------------------------------------------------------------------- writing

@@ -705,12 +705,8 @@ class ReluNetwork:
                 mats = z.network(cls._csr_from_parts)
         except (NetworkError, LimitError):
             raise
-        except FileNotFoundError:
-            raise NetworkError(f"{name}: no such file") from None
-        except IsADirectoryError:
-            raise NetworkError(f"{name}: is a directory") from None
-        except PermissionError:
-            raise NetworkError(f"{name}: permission denied") from None
+        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            raise NetworkError(f"{name}: {_limits.file_problem(exc)}") from None
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, TypeError, RuntimeError,
                 NotImplementedError, zlib.error, struct.error, io.UnsupportedOperation, OverflowError,
                 MemoryError) as exc:

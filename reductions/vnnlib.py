@@ -557,14 +557,8 @@ def read_vnnlib(path, *, limits=None) -> BoxProperty:
         _limits.check("max_text_bytes", size, f"the file has {size} bytes", location=name, limits=lim)
         with open(name, "rb") as fh:
             data = fh.read(size + 1)
-    except FileNotFoundError:
-        raise VnnlibError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise VnnlibError(f"{name}: is a directory") from None
-    except PermissionError:
-        raise VnnlibError(f"{name}: permission denied") from None
     except OSError as exc:
-        raise VnnlibError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+        raise VnnlibError(f"{name}: {_limits.file_problem(exc)}") from None
     return parse_vnnlib(data.decode("utf-8", errors="replace"), name, limits=lim)
 
 

@@ -22,7 +22,7 @@ import tempfile
 
 import argparse
 
-from nsad.experiments.commands._common import positive_float, positive_int
+from nsad.experiments.commands._common import goal, positive_float, positive_int
 
 
 SUMMARY = "benchmarks of the network deciders"  # the one-line help, listed by `nsad --help` without importing the command
@@ -125,6 +125,16 @@ def run_deciders(args) -> int:
         sys.stdout.write("\n")
     else:
         print(format_table(summary))
+        print("\ngoals (issue 13: network side / CaDiCaL, ratio of medians): <= 3x at n = 50 (milestone 5x), "
+              "<= 2x at n = 100, <= 1.2x at n >= 150", file=sys.stderr)
+        for srow in summary:
+            if srow.get("variant", "plain") != "plain" or srow["ratio_of_medians"] is None:
+                continue
+            r, n = srow["ratio_of_medians"], srow["n"]
+            lim = 3.0 if n <= 50 else (2.0 if n <= 100 else 1.2)
+            extra = f" (milestone 5x: {goal(r, 5.0)})" if n <= 50 else ""
+            print(f"  n = {n:>4} {srow['method']:<12} {r:7.2f}x  goal <= {lim:g}x: {goal(r, lim)}{extra}",
+                  file=sys.stderr)
         if comparison:
             print(f"\n{'n':>5}  {'method':<12} {'plain ms':>9} {'disg. ms':>9} {'median x':>9} {'batch x':>8} "
                   f"{'unknown':>8}  goal: batch <= 2x (milestone 5x), unknown <= 2%")
@@ -161,6 +171,10 @@ def run_fallback(args) -> int:
                   f"{str(r['argument']):<12} {r['seconds']:8.2f}")
         for m, n in best.items():
             print(f"{m}: largest n answered within {args.limit:g} s: {n if n is not None else 'none'}")
+        if "exact" in best and "milp" in best:
+            target = 2 * (best["milp"] or 0)
+            print(f"goal (issue 9): exact reaches at least twice the MILP's n ({target}): "
+                  f"{goal(best['exact'] or 0, max(target, 1), at_most=False)}")
     return 0
 
 
@@ -175,4 +189,6 @@ def run_engine(args) -> int:
     else:
         for k, v in res.items():
             print(f"{k:32s} {v:.4g}" if isinstance(v, float) else f"{k:32s} {v}")
+        rate = res.get("verify_formulas_per_s")
+        print(f"goal (issue 13): verify >= 300 formulas/s end to end: {goal(rate, 300.0, at_most=False)}")
     return 0 if res["verify_problems"] == 0 else 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
+from nsad.experiments.commands._common import emit_json, goal, nonneg_int, positive_float, positive_int
 
 
 SUMMARY = "the cheap gradient principle: backward / evaluation stays flat in n"  # the one-line help, listed by `nsad --help` without importing the command
@@ -82,6 +82,6 @@ def run(args) -> int:
             sel = [r for r in rows if r["family"] == fam]
             f = flatness(sel)
             worst = max(r["time_ratio_backward"] for r in sel)
-            print(f"{fam}: backward/evaluation time ratio max {worst:.2f} (goal <= 2.5), "
-                  f"max/min over n {f:.2f} (goal <= 1.3); op-count ratio exactly 2", file=sys.stderr)
+            print(f"{fam}: backward/evaluation time ratio max {worst:.2f} (goal <= 2.5: {goal(worst, 2.5)}), "
+                  f"max/min over n {f:.2f} (goal <= 1.3: {goal(f, 1.3)}); op-count ratio exactly 2", file=sys.stderr)
     return 0

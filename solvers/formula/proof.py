@@ -382,12 +382,8 @@ def read_drup(path, *, limits=None) -> list[bytes]:
     cap = lim.max_proof_literals
     try:
         raw = _limits.open_input(name, lim, what="the proof")
-    except FileNotFoundError:
-        raise SolverError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise SolverError(f"{name}: is a directory") from None
     except OSError as exc:
-        raise SolverError(f"{name}: cannot read the proof ({exc.strerror or exc})") from None
+        raise SolverError(f"{name}: {_limits.file_problem(exc, 'the proof')}") from None
     lines: list[bytes] = []
     tokens = 0
     with raw:

@@ -732,18 +732,10 @@ def enumerate_linear(mats, a=None, time_limit: float | None = 60.0, lp: str = "h
             if isinstance(xs, str) and zs is not None:
                 push(gs)
                 xs = z3_point()
+                pop()
                 if xs is None:
-                    pop()
                     continue
-                act2 = act.copy()
-                act2[i] = sign > 0
-                try:
-                    if unit(k, i + 1, G, act2, xs):
-                        return True
-                finally:
-                    pop()
-                continue
-            if isinstance(xs, str):
+            elif isinstance(xs, str):
                 Gm = np.array(cons + [gs]) if cons else gs[None, :]
                 xs = oracle.feasible(Gm)
                 if xs is None:
