@@ -52,33 +52,17 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from nsad.experiments.stats import Z95, wilson  # noqa: F401  (re-exported: kinks.wilson)
+
 DTYPES = ("float16", "float32", "float64")
 DATASET = "sklearn digits"
-Z95 = 1.959963984540054
 
 #: the per-dtype counts (steps with the property), in table order
 COUNTS = ("differs", "float_zero", "exact_kink", "differs_exact", "differs_no_float_zero",
           "float_zero_no_differs", "rounding_kink", "missed_kink")
 
 
-# ---- statistics ---------------------------------------------------------------------------------
-
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for ``k`` successes in ``n`` trials (``(0, 1)`` when ``n = 0``).
-
-    >>> [round(v, 4) for v in wilson(81, 263)]  # Newcombe (1998), method 3
-    [0.2553, 0.3662]
-    >>> [round(v, 4) for v in wilson(0, 10)]
-    [0.0, 0.2775]
-    """
-    if n <= 0:
-        return 0.0, 1.0
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
-
+# ---- statistics: the Wilson interval lives in experiments/stats.py ---------------------------
 
 # ---- data and model -----------------------------------------------------------------------------
 

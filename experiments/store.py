@@ -376,10 +376,17 @@ AD_TABLES: dict[str, dict[str, str]] = {
         "t_dd_zero": "REAL",  # batched directional derivatives at x = 0
         "t_dd_random": "REAL",  # ... at a random x
         "ratio_zero": "REAL",
+        "ratio_zero_lo": "REAL",  # 95 % bootstrap interval of ratio_zero over the timed rounds
+        "ratio_zero_hi": "REAL",
         "ratio_random": "REAL",
+        "ratio_random_lo": "REAL",
+        "ratio_random_hi": "REAL",
         "t_matmul": "REAL",  # A @ B
         "t_matmul_dd": "REAL",  # A @ B through 2p directional derivatives
-        "ratio_matmul": "REAL",
+        "ratio_matmul": "REAL",  # the median of matmul_runs runs
+        "ratio_matmul_lo": "REAL",  # 95 % bootstrap interval over the runs
+        "ratio_matmul_hi": "REAL",
+        "matmul_runs": "INTEGER",
         "t_torch": "REAL",  # torch.func.vmap(jvp) at the random x (None without torch)
         "ratio_torch": "REAL",  # t_torch / t_dd_random
         "ops_dd": "INTEGER",
@@ -406,6 +413,12 @@ AD_TABLES: dict[str, dict[str, str]] = {
         "time_ratio_backward": "REAL",
         "time_ratio_forward": "REAL",
         "time_ratio_ld": "REAL",
+        "time_ratio_backward_lo": "REAL",  # 95 % bootstrap intervals over the timed rounds
+        "time_ratio_backward_hi": "REAL",
+        "time_ratio_forward_lo": "REAL",
+        "time_ratio_forward_hi": "REAL",
+        "time_ratio_ld_lo": "REAL",
+        "time_ratio_ld_hi": "REAL",
         "repeats": "INTEGER",
     },
     "kinks_runs": {

@@ -22,7 +22,7 @@ def register(sub) -> None:
                    help="vertex choices of D^a_F(0): all when at most this many, else a sample of this size")
     p.add_argument("--max-regions", type=positive_int, default=5000, help="give up beyond this many regions")
     p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the D^a_F(0) sample")
-    p.add_argument("--plot", metavar="PATH", help="for n = 1 or 2: plot to PATH (.png and .svg)")
+    p.add_argument("--plot", metavar="PATH", help="for n <= 3: plot to PATH (.png and .svg); n = 3 as three projections")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=run)
 
@@ -41,6 +41,7 @@ def load_network(path: str):
 
 
 def run(args) -> int:
+    import os
     import sys
 
     from nsad.experiments.clarke_plot import analyse, format_report, plot, public
@@ -54,6 +55,6 @@ def run(args) -> int:
         print(f"{args.network}")
         print(format_report(rep))
     if args.plot:
-        files = plot(rep, args.plot)
+        files = plot(rep, args.plot, name=os.path.basename(args.network))
         print(f"plot: {', '.join(files)}", file=sys.stderr)
     return 0
