@@ -473,7 +473,7 @@ def figure(rows: list[dict]):
     ax.set_title(f"nsad kinks: relu'(0) = 0 vs 1, MLP {r0.get('layers', '')} on {DATASET}, "
                  f"{r0.get('steps', 0)} steps of batch {r0.get('batch', 0)}", fontsize=10)
     ax.grid(True, axis="y", lw=0.3)
-    legend(ax)
+    legend(ax, below=0.22)
     return fig
 
 

@@ -68,12 +68,13 @@ def goal_line(ax, y: float, text: str) -> None:
     ax.axhline(y, color="red", lw=1, ls=":", label=text)
 
 
-def legend(ax, ncol: int | None = None) -> None:
-    """A legend readable at 100 % zoom, below the axes (it never hides a point)."""
+def legend(ax, ncol: int | None = None, below: float = 0.15) -> None:
+    """A legend readable at 100 % zoom, ``below`` (a fraction of the axes' height) under the axes:
+    it never hides a point."""
     handles, labels = ax.get_legend_handles_labels()
     if ncol is None:
         ncol = 1 if max((len(t) for t in labels), default=0) > 45 else 2
-    leg = ax.legend(handles, labels, fontsize=LEGEND_SIZE, loc="upper center", bbox_to_anchor=(0.5, -0.15),
+    leg = ax.legend(handles, labels, fontsize=LEGEND_SIZE, loc="upper center", bbox_to_anchor=(0.5, -below),
                     ncol=ncol, frameon=False)
     leg.set_in_layout(False)  # the axes keep their size; the saved image grows to hold the legend
 
