@@ -421,7 +421,7 @@ class Summary:
                 f"({t['network_proofs_failed']} failed)")
         elif t["unsat"] or t["singleton"]:
             lines.append(f"UNSAT answers not proof-checked: {t['unsat']} formula-side and {t['singleton']} "
-                         f"network-side are the solvers' word (--proofs checks their DRUP proofs)")
+                         f"network-side are the solvers' word (--proof checks their DRUP proofs)")
         if t["errors"]:
             lines.append(f"errors: {t['errors']} tasks crashed (see the error column of their rows)")
         code = self.exit_code()

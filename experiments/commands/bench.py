@@ -1,15 +1,19 @@
 """`nsad bench deciders [FILES...]` and `nsad bench fallback`: network deciders against a SAT solver.
 
 ``deciders``: reduce each formula (given DIMACS files, or uniform random 3-SAT at ``--ratio`` for
-each ``--sizes`` n), save the networks as ``.npz``, then time both sides from file to answer: the
-network side loads the ``.npz`` and runs each ``--methods`` decider, the formula side reads the
+each ``--n``), save the networks as ``.npz``, then time both sides from file to answer: the
+network side loads the ``.npz`` and runs each ``--method`` decider, the formula side reads the
 DIMACS file and runs ``--solver``. Prints per-n medians, the ratio network / formula, the time
 breakdown of the network side, agreement and certificate checks (``--json``: one object with
-``rows`` and ``summary``). Exit code 1 if any answer disagrees or any certificate fails.
+``rows`` and ``summary``). Files without a manifest.json label are labelled by ``--solver`` (and said
+so); a manifest's labels are compared. Exit code 1 if any answer disagrees, a certificate fails or a
+manifest label is contradicted, 3 if an answer is unknown.
 
 ``fallback``: the complete MILP fallback of the portfolio on random integer networks the simplifier
 cannot certify (``--family zero``: identically 0, to be proved linear; ``odd``: nonlinear and odd),
-n growing until one takes longer than ``--limit`` seconds.
+n growing until one takes longer than ``--time-limit`` seconds. Exit code 1 if a method gives the
+wrong answer (each family's answer is known by construction); past the limit, unknown is the
+measurement.
 
 The protocol is in :mod:`experiments.bench_deciders`.
 """

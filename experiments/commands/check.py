@@ -76,8 +76,13 @@ def check_one(net, obj, args) -> tuple[str, str, str]:
 
     if not isinstance(obj, dict):
         raise NetworkError(f"{args.verdict}: expected a JSON object (a verdict or a certificate)")
+    if "error" in obj and "verdict" not in obj:
+        raise NetworkError(f"{args.verdict}: the line of {obj.get('file')} is an error, not a verdict: "
+                           f"{str(obj['error'])[:200]}")
     answer = obj.get("verdict", "two-subgradients" if "points" in obj else None)
     if answer == "two-subgradients":
+        if obj.get("certificate", {}) is None:
+            return answer, "failed", "the verdict says two subgradients but carries no certificate"
         res = check(net, certificate_of(obj, args.verdict))
         return answer, "checked" if res.ok else "failed", res.reason
     if answer == "unknown":

@@ -43,19 +43,24 @@ def run(args) -> int:
 
     from nsad.solvers import NETWORK_DECIDERS, decide_network
 
+    from nsad.solvers.network.table import DECIDERS, DEFAULT_NETWORK_METHOD
+
     methods = [NETWORK_DECIDERS.canonical(m) for m in args.method] if args.method else [None]
+    asked = {"proof": args.proof, "raw": args.raw}
+
+    def options(method) -> dict:
+        """--proof / --raw for the methods that take them (several methods: the others run without)."""
+        takes = DECIDERS.get(method or DEFAULT_NETWORK_METHOD).options
+        return {k: True for k, on in asked.items() if on and (k in takes or len(methods) == 1)}
 
     def one(path: str) -> int:
         net, cnf = load_network(path)
         if cnf is not None and not args.json:
             print(f"{path}: a DIMACS formula (n={cnf.num_vars}, m={cnf.num_clauses}), reduced first to a network "
                   f"of {net.n_units} units; the decider sees only the network", file=sys.stderr)
-        opts = {"proof": True} if args.proof else {}
-        if args.raw:
-            opts["raw"] = True
         codes, answers = [], set()
         for method in methods:
-            v = decide_network(net, method=method, time_limit=args.time_limit, **opts)
+            v = decide_network(net, method=method, time_limit=args.time_limit, **options(method))
             obj = {"file": path, **v.to_json()}
             if cnf is not None:
                 obj["reduced_from"] = {"format": "dimacs", "n": cnf.num_vars, "m": cnf.num_clauses}

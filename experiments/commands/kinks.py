@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from nsad.experiments.commands._common import (add_alias, add_db, add_json, add_list, add_seed, emit_json, nonneg_int,
+from nsad.experiments.commands._common import (EXIT_OK, EXIT_PROBLEM, add_alias, add_db, add_json, add_list, add_seed, emit_json, nonneg_int,
                                                positive_float, positive_int)
 
 
@@ -70,4 +70,8 @@ def run(args) -> int:
         print(f"wrote {len(rows)} rows to {args.db} (table kinks_runs; --no-db to skip)", file=sys.stderr)
     if args.plot:
         print(f"plot: {', '.join(plot(rows, args.plot))}", file=sys.stderr)
-    return 0
+    mismatches = sum(r["audit_mismatches"] for r in rows)
+    if mismatches:  # the float screen missed an exact zero: a failed check
+        print(f"FAILED: the exact audit found {mismatches} steps the float screen got wrong", file=sys.stderr)
+        return EXIT_PROBLEM
+    return EXIT_OK
