@@ -108,10 +108,10 @@ def _save(fig, out_dir: str, name: str) -> list[str]:
 
 def build_report(db: str, out_dir: str) -> dict:
     """Write plots and ``report.md`` into ``out_dir``; return what was written."""
-    os.makedirs(out_dir, exist_ok=True)
-    with ResultStore(db, readonly=True) as store:
+    with ResultStore(db, readonly=True) as store:  # a missing or foreign database fails before out_dir exists
         tables = store.tables()
         rows = list(store.rows("verify")) if "verify" in tables else []
+    os.makedirs(out_dir, exist_ok=True)
     written: list[str] = []
     md = ["# nsad report\n", f"Database: `{db}`; {len(rows)} verification rows.\n"]
 
@@ -133,7 +133,8 @@ def build_report(db: str, out_dir: str) -> dict:
     for exp in experiments:
         sel = [r for r in rows if (r["experiment"] or "verify") == exp]
         suffix = "" if len(experiments) == 1 else f"-{exp}"
-        phase = phase_curves(sel)
+        # the user's own files (family "file") have no ratio grid: never on the phase-transition curves
+        phase = phase_curves([r for r in sel if r.get("family") != "file"])
         if phase:
             fig, (ax,) = new_figure(7.5, 5.0)
             md += [f"## Phase transition ({exp} rows)\n",
