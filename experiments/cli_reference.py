@@ -127,7 +127,7 @@ def _section(parser: argparse.ArgumentParser, summary: str, level: int) -> list[
     text = parser.description or summary
     if text:
         lines += [_cell(text), ""]
-    lines += ["```text", _usage(parser), "```", ""]
+    lines += ["```console", _usage(parser), "```", ""]
     rows = []
     for action in parser._actions:
         if action.help is argparse.SUPPRESS or isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):

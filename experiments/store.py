@@ -267,6 +267,26 @@ class ResultStore:
         except _SQL_ERRORS as exc:
             raise self._error(exc, f"cannot read table {table!r}") from None
 
+    def query(self, sql: str, params: tuple = ()) -> tuple[list[str], list[tuple]]:
+        """``(column names, rows)`` of one SQL statement. On a store opened ``readonly`` SQLite
+        refuses any statement that writes (a ``StoreError`` saying so); several statements are one
+        ``StoreError`` too.
+
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "q.db")
+        >>> with ResultStore(path) as s:
+        ...     s.put("verify", {"key": "a", "n": 5})
+        >>> with ResultStore(path, readonly=True) as s:
+        ...     s.query("SELECT n, COUNT(*) AS rows FROM verify GROUP BY n")
+        (['n', 'rows'], [(5, 1)])
+        """
+        try:
+            cur = self.conn.execute(sql, params)
+            names = [d[0] for d in cur.description] if cur.description else []
+            return names, cur.fetchall()
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, "the query failed") from None
+
     def rows_for_keys(self, table: str, keys: Iterable[str], columns: Iterable[str] | None = None
                       ) -> Iterator[dict[str, Any]]:
         """The rows of ``table`` whose ``key`` is among ``keys`` (queried in batches)."""

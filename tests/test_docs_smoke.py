@@ -4,7 +4,7 @@ The convention (CONTRIBUTING.md, "Documentation"): a fenced block marked ``bash`
 ``shell``) is run line by line; a ``console`` block is shown and never run (long runs, sessions
 with output). Lines that install (``pip install ...``) are skipped, as are blank and comment lines;
 a line ending in ``\\`` continues on the next. The lines of one file run in their own scratch folder,
-in the order the file shows them, each in a fresh ``bash -o pipefail -c``; the folder holds a copy
+in the order the file shows them, each in a fresh ``bash -o pipefail -c`` (two files at a time); the folder holds a copy
 of the repository's ``examples/`` folder (the docs say so: commands are run from a clone), and
 ``nsad``/``python`` resolve to the interpreter running the tests. A line that exits non-zero fails
 the test with the file, the line number, the line and its stderr.
@@ -117,29 +117,51 @@ def test_every_page_shows_commands():
     assert len(shell_lines((ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8"))) >= 10
 
 
-@pytest.mark.parametrize("path", doc_files(), ids=lambda p: p.name)
-def test_doc_lines_run_as_written(path, tmp_path):
+def run_file(path: Path, folder: Path) -> dict:
+    """Run the lines of one file in order in ``folder``; stop at the first failure.
+
+    Returns ``{"lines": how many ran, "seconds": wall time, "failure": None or the message}``.
+    """
     lines = shell_lines(path.read_text(encoding="utf-8"))
-    if not lines:
-        return
-    work = tmp_path / "work"
-    work.mkdir()
+    work = folder / "work"
+    work.mkdir(parents=True)
     if (ROOT / "examples").is_dir():
         shutil.copytree(ROOT / "examples", work / "examples")
     env = dict(os.environ)
-    env["PATH"] = f"{_shims(tmp_path / 'bin')}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = f"{_shims(folder / 'bin')}{os.pathsep}{env.get('PATH', '')}"
     env["MPLBACKEND"] = "Agg"
     env.pop("NSAD_LIMITS", None)
     t0 = time.perf_counter()
-    for lineno, line in lines:
+    for count, (lineno, line) in enumerate(lines, 1):
         try:
             proc = subprocess.run(["bash", "-o", "pipefail", "-c", line], cwd=work, env=env, capture_output=True,
                                   text=True, timeout=LINE_TIMEOUT, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"{path.name}:{lineno}: did not finish in {LINE_TIMEOUT} s: {line}")
+            return {"lines": count, "seconds": time.perf_counter() - t0,
+                    "failure": f"{path.name}:{lineno}: did not finish in {LINE_TIMEOUT} s: {line}"}
         if proc.returncode != 0:
-            pytest.fail(f"{path.name}:{lineno}: exit {proc.returncode}: {line}\n{proc.stderr.strip()[-3000:]}")
-    print(f"{path.name}: {len(lines)} lines in {time.perf_counter() - t0:.1f} s")
+            return {"lines": count, "seconds": time.perf_counter() - t0,
+                    "failure": f"{path.name}:{lineno}: exit {proc.returncode}: {line}\n{proc.stderr.strip()[-3000:]}"}
+    return {"lines": len(lines), "seconds": time.perf_counter() - t0, "failure": None}
+
+
+@pytest.fixture(scope="module")
+def doc_runs(tmp_path_factory):
+    """Every file's lines, the files run side by side (two at a time; the lines of one file in order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=2)
+    runs = {p: pool.submit(run_file, p, tmp_path_factory.mktemp(p.stem)) for p in doc_files()}
+    yield runs
+    pool.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("path", doc_files(), ids=lambda p: p.name)
+def test_doc_lines_run_as_written(path, doc_runs):
+    result = doc_runs[path].result()
+    if result["failure"]:
+        pytest.fail(result["failure"], pytrace=False)
+    print(f"{path.name}: {result['lines']} lines in {result['seconds']:.1f} s")
 
 
 def test_block_extraction():
