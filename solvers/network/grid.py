@@ -56,7 +56,8 @@ from nsad.networks import Certificate, NetworkError, ReluNetwork, check
 from nsad.networks.exact import dot
 from nsad.solvers.network.program import Program
 from nsad.solvers.network.normal_form import normal_form
-from nsad.solvers.network.simplify import LATTICE, RELU_LATTICE, GridClass, certify, lattice_of_normal_form, simplify
+from nsad.solvers.network.lattice import lattice_of_normal_form
+from nsad.solvers.network.simplify import LATTICE, RELU_LATTICE, GridClass, certify, simplify
 from nsad.solvers.network.encode_cnf import EncodingError, encode_grid_cnf
 from nsad.solvers.network.certify import (
     AxisResult,

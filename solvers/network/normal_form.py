@@ -106,6 +106,7 @@ class NormalForm:
     levels: np.ndarray
     hashes: np.ndarray = field(repr=False)
     stats: dict = field(default_factory=dict, repr=False)
+    origins: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_units(self) -> int:
@@ -420,6 +421,7 @@ def normal_form(net: ReluNetwork) -> NormalForm:
     g_col = np.zeros(0, dtype=np.int64)
     g_val = np.zeros(0, dtype=np.int64)
     levels = np.zeros(n, dtype=np.int64)  # per variable
+    origins = np.zeros(0, dtype=np.int64)  # per unit: its first row's index in its original layer
     idx_h = np.zeros(0, dtype=np.uint64)   # sorted hashes of the units
     idx_u = np.zeros(0, dtype=np.int64)    # their unit ids
     # float values of every variable at 16 fixed random points (a filter for rule 3, never a decision)
@@ -528,6 +530,7 @@ def normal_form(net: ReluNetwork) -> NormalForm:
                 samp = np.vstack([samp, np.maximum(zf, 0.0)])
                 lev = _nonempty_reduceat(np.maximum, levels[ncol[pick]], np.concatenate([[0], np.cumsum(lens)]), 0)
                 levels = np.concatenate([levels, lev + 1])
+                origins = np.concatenate([origins, gidx[src]])
                 allh = np.concatenate([idx_h, uh[fresh]])
                 allu = np.concatenate([idx_u, uid[fresh]])
                 o = np.argsort(allh, kind="stable")
@@ -589,7 +592,7 @@ def normal_form(net: ReluNetwork) -> NormalForm:
     # F = scale * F_int and F_int = c * F_NF, so F_NF = C * F with C = 1 / (scale * c)
     factor = Fraction(1) / (scale * c)
     stats["units_out"] = int(keep.size)
-    return NormalForm(n, rows, out_new, factor, ulev[keep].copy(), hashes, stats)
+    return NormalForm(n, rows, out_new, factor, ulev[keep].copy(), hashes, stats, origins[keep])
 
 
 # ------------------------------------------------------------------------------------------------
