@@ -376,12 +376,8 @@ def _nonneg_by_peeling(row: dict, n: int, g_ptr, g_col, g_val, budget: int = 16)
 
 def _float_rows(ptr, col, val, X) -> np.ndarray:
     """``R @ X`` in float64 for the CSR rows ``R = (ptr, col, val)`` and a dense ``X``."""
-    nrows = ptr.size - 1
-    out = np.zeros((nrows, X.shape[1]))
-    ne = np.diff(ptr) > 0
-    if col.size:
-        out[ne] = np.add.reduceat(val.astype(np.float64)[:, None] * X[col], ptr[:-1][ne], axis=0)
-    return out
+    R = sp.csr_array((val.astype(np.float64), col, ptr), shape=(ptr.size - 1, X.shape[0]), copy=False)
+    return np.asarray(R @ X)
 
 
 def _sign_facts(M, V, var_hash: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -439,7 +435,9 @@ def normal_form(net: ReluNetwork) -> NormalForm:
     idx_h = np.zeros(0, dtype=np.uint64)   # sorted hashes of the units
     idx_u = np.zeros(0, dtype=np.int64)    # their unit ids
     # float values of every variable at _SAMPLES fixed random points (a filter for rule 3, never a decision)
-    samp = np.random.default_rng(20261201).standard_normal((n, _SAMPLES))
+    samp_buf = np.empty((n + int(net.n_units), _SAMPLES))   # every unit comes from a row of the network
+    samp_buf[:n] = np.random.default_rng(20261201).standard_normal((n, _SAMPLES))
+    samp = samp_buf[:n]
     stats = {"zero": 0, "linear": 0, "dead": 0, "merged": 0, "negated": 0, "units_in": int(net.n_units)}
     V = _Csr(np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64), np.ones(n, dtype=np.int64), n)
     vbound = 1
@@ -502,10 +500,10 @@ def normal_form(net: ReluNetwork) -> NormalForm:
             # rule 4: the gcd of each row; rule 5: the term with the smallest content hash is positive
             g_row = _nonempty_reduceat(np.gcd, np.abs(val), ptr, 1)
             vh = var_hash[col]
-            order = np.lexsort((vh, rows_of))
-            lead = np.r_[True, rows_of[order][1:] != rows_of[order][:-1]]
+            lead = np.flatnonzero(vh == _nonempty_reduceat(np.minimum, vh, ptr, 0)[rows_of])
+            lead = lead[np.r_[True, rows_of[lead][1:] != rows_of[lead][:-1]]]   # the first, on a tie
             first_term = np.zeros(nrows, dtype=np.int64)
-            first_term[rows_of[order[lead]]] = order[lead]
+            first_term[rows_of[lead]] = lead
             sign_row = np.where(val[first_term] > 0, 1, -1)
             terms = np.flatnonzero(general[rows_of])
             trow = rows_of[terms]
@@ -545,7 +543,9 @@ def normal_form(net: ReluNetwork) -> NormalForm:
                 var_hash = np.concatenate([var_hash, uh[fresh]])
                 fptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
                 zf = _float_rows(fptr, ncol[pick], nval[pick], samp)
-                samp = np.vstack([samp, np.maximum(zf, 0.0)])
+                top = samp.shape[0]
+                np.maximum(zf, 0.0, out=samp_buf[top:top + zf.shape[0]])
+                samp = samp_buf[:top + zf.shape[0]]
                 lev = _nonempty_reduceat(np.maximum, levels[ncol[pick]], np.concatenate([[0], np.cumsum(lens)]), 0)
                 levels = np.concatenate([levels, lev + 1])
                 origins = np.concatenate([origins, gidx[src]])
