@@ -19,6 +19,7 @@ the two gradients are equal, so they prove nothing
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import os
 import re
 from dataclasses import dataclass
@@ -165,6 +166,7 @@ def check(net: ReluNetwork, cert: Certificate) -> CheckResult:
     Checks: scalar network, dimensions, both points generic (re-derived), both stated gradients equal
     to the exact gradients, and the two gradients distinct.
     """
+    _require_bias_free(net, "the certificate check at 0 (networks.check)")
     if net.n_outputs != 1:
         return CheckResult(False, f"the network has {net.n_outputs} outputs; certificates need a scalar network")
     n = net.n_inputs

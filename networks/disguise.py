@@ -32,6 +32,7 @@ Depends only on numpy and scipy (``C`` is a Python int; ``fractions.Fraction(C)`
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import json
 
 import numpy as np
@@ -533,6 +534,7 @@ def disguise_network(net, seed, *, kinds=DEFAULT_KINDS, max_growth: float = 2.0,
     >>> out.evaluate_exact([-2]) == rec["factor"] * net.evaluate_exact([-2]), rec["family"]
     (True, 'disguised')
     """
+    _require_bias_free(net, "disguising a network")
     from nsad.networks import ReluNetwork
 
     mats, C, steps = disguise([as_int_csr(M) for M in net.matrices], seed, kinds=list(kinds), max_growth=max_growth)

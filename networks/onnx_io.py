@@ -147,8 +147,11 @@ def onnx_dtype(net: ReluNetwork, dtype=None) -> np.dtype:
         if want not in candidates:
             raise NetworkError(f"unsupported ONNX weight type {want}; use float32 or float64")
         candidates = [want]
+    arrays = [np.asarray(M.data) for M in net.matrices] + [np.asarray(b) for b in (net.biases or ())]
     for cand in candidates:
-        bad = next((k for k, M in enumerate(net.matrices, start=1) if not _exact_in(np.asarray(M.data), cand)), None)
+        bad = next((k for k, a in enumerate(arrays, start=1) if not _exact_in(a, cand)), None)
+        if bad is not None and bad > net.depth:
+            bad = f"{bad - net.depth} (its bias)"
         if bad is None:
             return cand
         if dtype is not None:
@@ -194,16 +197,23 @@ def to_onnx(net: ReluNetwork, *, dtype=None, op: str = "matmul", batch: int | No
     nodes, inits = [], []
     prev = "X"
     L = net.depth
+    biases = net.biases
     for k, M in enumerate(net.matrices, start=1):
         dense = M.toarray().astype(dt)
         w_name = f"W{k}"
         z_name = "Y" if k == L else f"Z{k}"
+        if biases is not None:
+            inits.append(numpy_helper.from_array(np.asarray(biases[k - 1]).astype(dt), f"B{k}"))
         if op == "matmul":
             inits.append(numpy_helper.from_array(np.ascontiguousarray(dense.T), w_name))
-            nodes.append(helper.make_node("MatMul", [prev, w_name], [z_name], name=f"matmul_{k}"))
+            mm = z_name if biases is None else f"P{k}"
+            nodes.append(helper.make_node("MatMul", [prev, w_name], [mm], name=f"matmul_{k}"))
+            if biases is not None:
+                nodes.append(helper.make_node("Add", [mm, f"B{k}"], [z_name], name=f"add_{k}"))
         else:
             inits.append(numpy_helper.from_array(np.ascontiguousarray(dense), w_name))
-            nodes.append(helper.make_node("Gemm", [prev, w_name], [z_name], name=f"gemm_{k}", transB=1))
+            gin = [prev, w_name] if biases is None else [prev, w_name, f"B{k}"]
+            nodes.append(helper.make_node("Gemm", gin, [z_name], name=f"gemm_{k}", transB=1))
         if k < L:
             h_name = f"H{k}"
             nodes.append(helper.make_node("Relu", [z_name], [h_name], name=f"relu_{k}"))
@@ -214,7 +224,8 @@ def to_onnx(net: ReluNetwork, *, dtype=None, op: str = "matmul", batch: int | No
         [helper.make_tensor_value_info("X", elem, [bdim, net.n_inputs])],
         [helper.make_tensor_value_info("Y", elem, [bdim, net.n_outputs])],
         initializer=inits,
-        doc_string=doc or "bias-free ReLU network F(x) = M_L relu(... relu(M_1 x)) written by nsad",
+        doc_string=doc or ("ReLU network F(x) = M_L relu(... relu(M_1 x + b_1) ...) + b_L written by nsad"
+                           if biases is not None else "bias-free ReLU network F(x) = M_L relu(... relu(M_1 x)) written by nsad"),
     )
     model = helper.make_model(
         graph,

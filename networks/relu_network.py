@@ -1,9 +1,21 @@
-"""The ``ReluNetwork`` value: a bias-free, layered ReLU network with sparse weights.
+"""The ``ReluNetwork`` value: a layered ReLU network with sparse weights and optional biases.
 
-Convention (docs/theory.md section 1): ``F(x) = M_L relu(M_{L-1} relu(... relu(M_1 x)))``; ``M_k`` has shape
-``(w_k, w_{k-1})`` with ``w_0 = n``; there is no ReLU after the last matrix. Matrices are stored as
-read-only ``scipy.sparse.csr_array`` with sorted indices, no explicit zeros and dtype ``int64`` when
-every weight is an integer (``float64`` otherwise).
+Convention (docs/theory.md sections 1 and 3.7): ``F(x) = M_L relu(M_{L-1} relu(... relu(M_1 x + b_1)) + b_{L-1}) + b_L``;
+``M_k`` has shape ``(w_k, w_{k-1})`` with ``w_0 = n``; there is no ReLU after the last matrix. Matrices
+are stored as read-only ``scipy.sparse.csr_array`` with sorted indices, no explicit zeros and dtype
+``int64`` when every weight is an integer (``float64`` otherwise).
+
+Biases: ``biases`` is ``None`` (a bias-free network, the setting of the hardness results and of every
+decider at 0) or one vector ``b_k`` of length ``w_k`` per matrix; all-zero biases are stored as
+``None``, so a network with zero biases *is* the bias-free network (``==``, files, deciders). A bias
+vector is a read-only ``int64`` array when every entry is an integer, else ``float64``. Weights and
+biases are thus binary floating-point numbers or integers: every one is a dyadic rational, and exact
+paths take them at that exact value (a float32 ONNX weight converts to float64 without rounding);
+rational biases such as 1/3 have no exact storage and are refused where given as ``Fraction``.
+Code that assumes a bias-free network (the axis test, the box argument, ``check``, the deciders at
+0, the exports) calls :meth:`ReluNetwork.require_bias_free`, which raises a one-line
+:class:`NetworkError`; the question at a point goes through the local network
+(:mod:`nsad.solvers.network.local`).
 
 Exact paths (``evaluate_exact``, ``linearize``) never use floats: integer weights and integer points
 are propagated with int64 where a bound proves no overflow, and with Python integers otherwise;
@@ -21,6 +33,9 @@ ReLU's positive homogeneity turns into one global factor.
 (2, 0)
 >>> print(net.linearize([1, 1]).reason)
 layer 1, unit 0: pre-activation is 0 but not locally constant (the point lies on a kink)
+>>> nb = ReluNetwork([[[1.0], [1.0]], [[1, 1]]], biases=[[-1, 0.5], [2]])   # relu(x - 1) + relu(x + 1/2) + 2
+>>> nb.evaluate_exact([3]), nb.linearize([3]).gradient, nb.linearize([1]).generic
+(Fraction(15, 2), (2,), False)
 """
 
 from __future__ import annotations
@@ -89,6 +104,42 @@ def _as_csr(m, k: int) -> sp.csr_array:
     return a
 
 
+def _normalise_bias(b, k: int, width: int) -> np.ndarray:
+    """Canonical, read-only copy of bias ``b_k``: 1-D of length ``width``, int64 if integral, else float64."""
+    try:
+        if isinstance(b, (list, tuple)) and any(isinstance(v, Fraction) for v in b):
+            fr = [Fraction(v) for v in b]
+            if any(f.denominator & (f.denominator - 1) for f in fr):
+                raise NetworkError(f"bias b{k} has a non-dyadic rational entry; biases are integers or binary floats")
+            b = [float(f) for f in fr]
+            if any(Fraction(v) != f for v, f in zip(b, fr)):
+                raise NetworkError(f"bias b{k} has an entry that float64 cannot hold exactly")
+        arr = np.asarray(b)
+        if arr.dtype == object:
+            arr = arr.astype(float)
+    except NetworkError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise NetworkError(f"bias b{k} is not a numeric vector: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise NetworkError(f"bias b{k} has unsupported dtype {arr.dtype} (need integer or real)")
+    arr = arr.reshape(-1) if arr.ndim <= 1 or (arr.ndim == 2 and 1 in arr.shape) else arr
+    if arr.ndim != 1 or arr.size != width:
+        raise NetworkError(f"bias b{k} must be a vector of {width} entries (the rows of M{k}), got shape {np.shape(b)}")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise NetworkError(f"bias b{k} has non-finite entries (nan or inf)")
+        arr = arr.astype(np.float64, copy=True)
+        if np.all(arr == np.round(arr)) and (arr.size == 0 or np.max(np.abs(arr)) < INT64_SAFE):
+            arr = arr.astype(np.int64)
+    else:
+        if arr.dtype == np.uint64 and arr.size and arr.max() >= 2**63:
+            raise NetworkError(f"bias b{k} has entries too large for int64")
+        arr = arr.astype(np.int64, copy=True)
+    arr.flags.writeable = False
+    return arr
+
+
 def _normalise(a: sp.csr_array, k: int) -> sp.csr_array:
     """Canonical, read-only copy: sorted indices, duplicates summed, no stored zeros, int64 if integral."""
     if a.dtype.kind == "f" and not np.all(np.isfinite(a.data)):
@@ -121,7 +172,7 @@ def _normalise(a: sp.csr_array, k: int) -> sp.csr_array:
 _ZIP_LOCAL = b"PK\x03\x04"
 _ZIP_EMPTY = b"PK\x05\x06"
 _NPY_MAGIC = b"\x93NUMPY"
-_MEMBER_SLACK = 16  # members allowed besides the 4 per layer and n_layers
+_MEMBER_SLACK = 16  # members allowed besides the 4 or 5 (with a bias) per layer and n_layers
 
 
 def _not_a_zip(name: str, head: bytes) -> str:
@@ -183,8 +234,8 @@ class _NpzReader:
                 raise NetworkError(_not_a_zip(name, head))
             entries = _zip_entries(self.fh, size)
             if lim.max_depth is not None:
-                _limits.check("max_depth", max(0, entries - _MEMBER_SLACK) // 4,
-                              f"the archive has {entries} members (4 per layer)", location=name, limits=lim)
+                _limits.check("max_depth", max(0, entries - _MEMBER_SLACK) // 5,
+                              f"the archive has {entries} members (at most 5 per layer)", location=name, limits=lim)
             self.zf = zipfile.ZipFile(self.fh)
             self.members = {}
             total = 0
@@ -302,12 +353,27 @@ class _NpzReader:
             check("max_nnz", nnz, f"the file declares more than {nnz} weights (layers 1..{k})", location=name,
                   limits=lim)
             shapes.append((rows, cols))
+        present = [k for k in range(1, L + 1) if f"b{k}" in self.members]
+        for k in present:
+            bshape, bdtype = self.header(f"b{k}")
+            rows = shapes[k - 1][0]
+            if bshape != (rows,):
+                raise NetworkError(f"{name}: b{k} must be a vector of {rows} entries (the rows of M{k}), got shape {bshape}")
+            if bdtype.kind not in "biuf":
+                raise NetworkError(f"{name}: b{k} has unsupported dtype {bdtype}")
         mats = []
         for k, (rows, cols) in enumerate(shapes, start=1):
             parts = {p: self.array(f"M{k}_{p}") for p in ("data", "indices", "indptr")}
             parts["shape"] = np.array([rows, cols], dtype=np.int64)
             mats.append(csr_from_parts(name, k, parts))
-        return mats
+        if not present:
+            return mats, None
+        biases = [self.array(f"b{k}") if k in present else np.zeros(shapes[k - 1][0], np.int64)
+                  for k in range(1, L + 1)]
+        for k, b in enumerate(biases, start=1):
+            if b.dtype.kind == "f" and not np.all(np.isfinite(b)):
+                raise NetworkError(f"{name}: b{k} has non-finite entries (nan or inf)")
+        return mats, biases
 
 
 def _mask_rows(a: sp.csr_array, keep: np.ndarray) -> sp.csr_array:
@@ -336,9 +402,9 @@ class ReluNetwork:
     array([3., 2.])
     """
 
-    __slots__ = ("_matrices", "_int_cache", "__weakref__")
+    __slots__ = ("_matrices", "_biases", "_int_cache", "_hom_cache", "__weakref__")
 
-    def __init__(self, matrices: Iterable):
+    def __init__(self, matrices: Iterable, biases: Iterable | None = None):
         mats = list(matrices)
         if not mats:
             raise NetworkError("a network needs at least one matrix")
@@ -352,20 +418,85 @@ class ReluNetwork:
                     f"shapes do not chain: M{k} has {a.shape[1]} columns but M{k - 1} has {out[-1].shape[0]} rows"
                 )
             out.append(a)
+        bs = None
+        if biases is not None:
+            blist = list(biases)
+            if len(blist) != len(out):
+                raise NetworkError(f"{len(out)} matrices need {len(out)} bias vectors, got {len(blist)}")
+            bs = tuple(_normalise_bias(b, k, M.shape[0]) for k, (M, b) in enumerate(zip(out, blist), start=1))
+            if not any(np.any(b) for b in bs):
+                bs = None
         object.__setattr__(self, "_matrices", tuple(out))
+        object.__setattr__(self, "_biases", bs)
         object.__setattr__(self, "_int_cache", None)
+        object.__setattr__(self, "_hom_cache", None)
 
     # -- immutability -----------------------------------------------------------------------------
     def __setattr__(self, name, value):
         raise AttributeError("ReluNetwork is immutable")
 
     def __reduce__(self):
-        return (ReluNetwork, (list(self._matrices),))
+        return (ReluNetwork, (list(self._matrices), None if self._biases is None else list(self._biases)))
 
     # -- shape facts -----------------------------------------------------------------------------
     @property
     def matrices(self) -> tuple:
         return self._matrices
+
+    @property
+    def biases(self) -> tuple | None:
+        """``None`` for a bias-free network, else one read-only vector per matrix (module docstring)."""
+        return self._biases
+
+    @property
+    def has_biases(self) -> bool:
+        return self._biases is not None
+
+    def bias_vectors(self) -> tuple:
+        """One bias vector per matrix, zeros (int64) for a bias-free network."""
+        if self._biases is not None:
+            return self._biases
+        return tuple(np.zeros(w, dtype=np.int64) for w in self.widths)
+
+    def require_bias_free(self, what: str = "this operation") -> "ReluNetwork":
+        """``self`` if it has no biases, else a one-line :class:`NetworkError` saying what needs a
+        bias-free network and what to do instead.
+
+        >>> ReluNetwork([[[1]]], biases=[[1]]).require_bias_free("the axis test")
+        Traceback (most recent call last):
+        ...
+        nsad.errors.NetworkError: the axis test needs a bias-free network, but this one has biases; ask the question at a point instead (nsad decide FILE --at POINT), which goes through the local network
+        """
+        if self._biases is not None:
+            raise NetworkError(f"{what} needs a bias-free network, but this one has biases; ask the question at a "
+                               f"point instead (nsad decide FILE --at POINT), which goes through the local network")
+        return self
+
+    def homogenized(self) -> "ReluNetwork":
+        """The bias-free ``H(x, t)`` with ``F(x) = H(x, 1)`` (``self`` when bias-free): input ``t`` last,
+        carried by one extra unit ``relu(t)`` per hidden layer, the biases become that unit's column.
+        Values, genericity and gradients of ``F`` at ``x`` are those of ``H`` at ``(x, 1)`` (the carry is
+        positive there; a kink unit of ``H`` whose local row vanishes on ``x`` vanishes on ``t`` too, by
+        Euler's identity).
+
+        >>> H = ReluNetwork([[[1]], [[2]]], biases=[[-1], [3]]).homogenized()     # 2 relu(x - 1) + 3
+        >>> [H.evaluate_exact([x, 1]) for x in (0, 2)], H.has_biases
+        ([3, 5], False)
+        """
+        if self._biases is None:
+            return self
+        if self._hom_cache is None:
+            out = []
+            L = self.depth
+            for k, (M, b) in enumerate(zip(self._matrices, self._biases)):
+                dt = np.float64 if (M.dtype.kind == "f" or b.dtype.kind == "f") else np.int64
+                top = sp.hstack([M.astype(dt), sp.csr_array(b.astype(dt)[:, None])], format="csr")
+                if k < L - 1:
+                    carry = sp.csr_array((np.ones(1, dt), ([0], [M.shape[1]])), shape=(1, M.shape[1] + 1))
+                    top = sp.vstack([top, carry], format="csr")
+                out.append(top)
+            object.__setattr__(self, "_hom_cache", ReluNetwork(out))
+        return self._hom_cache
 
     @property
     def n_inputs(self) -> int:
@@ -421,15 +552,21 @@ class ReluNetwork:
             "nnz": self.nnz,
             "integer": self.is_integer,
             "weight_values": list(self.weight_values),
+            "biases": self.has_biases,
         }
 
     def __repr__(self) -> str:
         w = self.widths
         ws = ", ".join(map(str, w)) if len(w) <= 8 else ", ".join(map(str, w[:3])) + ", ..., " + ", ".join(map(str, w[-2:]))
-        return f"ReluNetwork(n_inputs={self.n_inputs}, depth={self.depth}, widths=[{ws}], nnz={self.nnz})"
+        extra = ", biases=True" if self.has_biases else ""
+        return f"ReluNetwork(n_inputs={self.n_inputs}, depth={self.depth}, widths=[{ws}], nnz={self.nnz}{extra})"
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, ReluNetwork) or self.depth != other.depth:
+            return False
+        if (self._biases is None) != (other._biases is None):
+            return False
+        if self._biases is not None and not all(np.array_equal(a, b) for a, b in zip(self._biases, other._biases)):
             return False
         return all(
             a.shape == b.shape
@@ -455,10 +592,15 @@ class ReluNetwork:
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise NetworkError(f"points must have {self.n_inputs} coordinates, got shape {np.shape(X)}")
         H = X.T
-        for M in self._matrices[:-1]:
+        bs = self._biases
+        for k, M in enumerate(self._matrices[:-1]):
             H = M @ H
+            if bs is not None:
+                H = H + bs[k][:, None]
             np.maximum(H, 0, out=H)
         Y = (self._matrices[-1] @ H).T
+        if bs is not None:
+            Y = Y + bs[-1][None, :]
         if self.n_outputs == 1:
             Y = Y[:, 0]
             return float(Y[0]) if single else Y
@@ -525,6 +667,12 @@ class ReluNetwork:
         arr = np.array(ints, dtype=np.int64 if big < INT64_SAFE else object)
         return arr, q
 
+    def _with_t(self, x) -> list:
+        x = list(x) if not isinstance(x, np.ndarray) else x.tolist()
+        if len(x) != self.n_inputs:
+            raise NetworkError(f"the point has {len(x)} coordinates but the network takes {self.n_inputs}")
+        return x + [1]
+
     @staticmethod
     def _exact(v) -> object:
         f = Fraction(v)
@@ -537,6 +685,8 @@ class ReluNetwork:
         >>> ReluNetwork([[[1], [-1]], [[1, 1]]]).evaluate_exact([Fraction(-3, 4)])
         Fraction(3, 4)
         """
+        if self._biases is not None:
+            return self.homogenized().evaluate_exact(self._with_t(x))
         layers, scale, row_abs = self._exact_layers()
         h, q = self._integer_point(x)
         bound = int(np.max(np.abs(h))) if h.size and h.dtype != object else max((abs(int(v)) for v in h), default=0)
@@ -561,7 +711,15 @@ class ReluNetwork:
         >>> net = ReluNetwork([[[1, -1], [-1, 1]], [[1, 1]]])   # |x1 - x2|
         >>> net.linearize([3, 1]).gradient, net.linearize([1, 1]).generic
         ((1, -1), False)
+
+        With biases, through :meth:`homogenized` (the gradient drops the coordinate of ``t``).
         """
+        if self._biases is not None:
+            lin = self.homogenized().linearize(self._with_t(x))
+            if lin.gradient is None:
+                return lin
+            g = lin.gradient[:-1] if self.n_outputs == 1 else tuple(row[:-1] for row in lin.gradient)
+            return Linearization(lin.value, g, None)
         layers, scale, row_abs = self._exact_layers()
         h, q = self._integer_point(x)
         n = self.n_inputs
@@ -645,6 +803,8 @@ class ReluNetwork:
 
         Layout, readable by any tool: ``n_layers`` (int64 scalar) and for each layer ``k = 1..L`` the
         CSR parts ``M{k}_data``, ``M{k}_indices``, ``M{k}_indptr``, ``M{k}_shape`` (int64, 2 entries);
+        for a network with biases, ``b{k}`` (int64 or float64, ``w_k`` entries) for every ``k`` (a reader
+        takes a missing ``b{k}`` as zeros; bias-free networks write none, so their files are unchanged);
         optionally ``provenance_json``, the UTF-8 bytes (uint8) of a JSON object saying where the
         network came from (:func:`read_provenance`). The file is written to a temporary name and
         renamed, so a crash never leaves half a file.
@@ -657,6 +817,8 @@ class ReluNetwork:
             arrays[f"M{k}_indices"] = np.asarray(M.indices)
             arrays[f"M{k}_indptr"] = np.asarray(M.indptr)
             arrays[f"M{k}_shape"] = np.array(M.shape, dtype=np.int64)
+            if self._biases is not None:
+                arrays[f"b{k}"] = np.asarray(self._biases[k - 1])
         path = os.fspath(path)
         tmp = f"{path}.tmp-{os.getpid()}"
         try:
@@ -702,7 +864,7 @@ class ReluNetwork:
         lim = _limits.resolve(limits)
         try:
             with _NpzReader(name, lim) as z:
-                mats = z.network(cls._csr_from_parts)
+                mats, biases = z.network(cls._csr_from_parts)
         except (NetworkError, LimitError):
             raise
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
@@ -713,7 +875,7 @@ class ReluNetwork:
             raise NetworkError(f"{name}: not a readable .npz network file ({type(exc).__name__}: "
                                f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
         try:
-            return cls(mats)
+            return cls(mats, biases)
         except NetworkError as exc:
             raise NetworkError(f"{name}: {exc}") from None
 
@@ -772,3 +934,10 @@ def read_provenance(path) -> dict | None:
     if not isinstance(obj, dict):
         raise NetworkError(f"{name}: provenance must be a JSON object")
     return obj
+
+
+def require_bias_free(net, what: str) -> None:
+    """The one guard of code that assumes a bias-free network: a one-line :class:`NetworkError` when
+    ``net`` is a :class:`ReluNetwork` with biases (other values pass through unchanged)."""
+    if getattr(net, "has_biases", False):
+        net.require_bias_free(what)

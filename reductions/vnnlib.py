@@ -243,6 +243,8 @@ def reduction_property(source, threshold=DEFAULT_THRESHOLD) -> BoxProperty:
     elif hasattr(source, "n_inputs") and hasattr(source, "n_outputs"):
         if source.n_outputs != 1:
             raise VnnlibError(f"the reduction property needs a scalar network, this one has {source.n_outputs} outputs")
+        if getattr(source, "has_biases", False):
+            raise VnnlibError("the reduction property is about a bias-free reduction network, but this one has biases")
         n = int(source.n_inputs)
     elif hasattr(source, "num_vars"):
         n = int(source.num_vars)

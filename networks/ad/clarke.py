@@ -29,6 +29,7 @@ exactly; :func:`backprop_at_zero` is the closed form ``s^(L-1) M_1^T ... M_L^T``
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -216,6 +217,7 @@ def backprop_at_zero(net, s=1) -> tuple:
     >>> backprop_at_zero(Net(), 1), backprop_at_zero(Net(), Fraction(1, 2))
     ((1,), (Fraction(1, 2),))
     """
+    _require_bias_free(net, "backprop at 0")
     _scalar_net(net)
     s = check_slope(s)
     s = Fraction(s) if isinstance(s, float) else s
@@ -240,6 +242,7 @@ def conservative_gradients_at_zero(net, max_points: int = 4096, seed: int = 0) -
     >>> conservative_gradients_at_zero(AbsNet()).points
     ((-1,), (0,), (1,))
     """
+    _require_bias_free(net, "the conservative field at 0")
     _scalar_net(net)
     mats = net.matrices
     hidden = [int(M.shape[0]) for M in mats[:-1]]
@@ -412,6 +415,7 @@ def clarke_subdifferential_at_zero(net, *, max_inputs: int = 6, max_units: int =
     >>> P.gradients, P.vertices, P.dimension, [p.witness for p in P.pieces]
     (((-1,), (1,)), ((-1,), (1,)), 1, [(-4,), (4,)])
     """
+    _require_bias_free(net, "the Clarke polytope at 0")
     _scalar_net(net)
     n = int(net.n_inputs)
     units = sum(int(w) for w in net.widths[:-1])

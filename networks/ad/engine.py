@@ -15,6 +15,7 @@ Two arithmetic paths:
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import math
 import threading
 import weakref
@@ -443,6 +444,7 @@ def prepare(net, dtype=np.float64) -> PreparedNetwork:
     >>> prepare(Net(), np.float32).dtype
     dtype('float32')
     """
+    _require_bias_free(net, "the nonsmooth AD engine")
     if isinstance(net, PreparedNetwork):
         if net.dtype == np.dtype(dtype):
             return net

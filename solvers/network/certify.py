@@ -29,6 +29,7 @@ Conventions:
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import math
 import time
 from dataclasses import dataclass, field
@@ -137,6 +138,7 @@ def axis_test(net: ReluNetwork) -> AxisResult:
     >>> ax.a, ax.b, ax.violations
     ((1, 2), (1, 0), (0, 1))
     """
+    _require_bias_free(net, "the axis test (docs/theory.md section 3.1)")
     net.require_scalar()
     t0 = time.perf_counter()
     n = net.n_inputs

@@ -37,6 +37,7 @@ The search is limited to ``max_units`` (default 16) distinct sign-changing units
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import math
 import time
 import warnings
@@ -232,6 +233,7 @@ def decide_exhaustive(net: ReluNetwork, *, time_limit: float | None = None, max_
     >>> v.answer, v.element, v.reason.split(":")[0]
     ('singleton', (0,), 'exact')
     """
+    _require_bias_free(net, "the exhaustive decider at 0")
     t0 = time.perf_counter()
     net.require_scalar()
     backend = "exhaustive"

@@ -40,6 +40,7 @@ Public functions
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import math
 import sys
 import time
@@ -1068,6 +1069,7 @@ def decide_exact_network(net, *, time_limit: float | None = None, seed: int = 0)
     >>> v.answer, v.element, v.argument
     ('singleton', (2,), 'enumeration')
     """
+    _require_bias_free(net, "the exact decider at 0")
     from nsad.solvers.network.certify import (axis_test, axis_verdict, certificate_from_witness, singleton,
                                               unknown, verdict_from_certificate)
 

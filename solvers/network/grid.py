@@ -45,6 +45,7 @@ Each verdict's ``stats`` give the time of each step (``simplify_seconds``, ``enc
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -115,6 +116,7 @@ def prepare(net: ReluNetwork, raw: bool = False) -> Prepared:
     >>> prepare(ReluNetwork([[[-1, 2], [1, -2], [-2, 3]], [[1, -1, -1]], [[1]]])).reason
     'not certified: the simplified program is neither a lattice program over signed coordinates nor a positive sum of relu of sign-commuting programs (docs/theory.md section 3)'
     """
+    _require_bias_free(net, "the grid deciders at 0")
     net.require_scalar()
     t0 = time.perf_counter()
     stats: dict = {}

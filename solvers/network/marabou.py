@@ -36,6 +36,7 @@ the start of the call). The child writes its result to a JSON file (floats at fu
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import importlib.util
 import json
 import math
@@ -259,6 +260,7 @@ def decide_marabou(net: ReluNetwork, *, time_limit: float | None = None, thresho
     solve, measured by the child), ``wall_seconds`` (the child's whole life, including imports),
     ``onnx_bytes``, ``sides`` asked (``">"`` or ``"><"``), ``threshold``.
     """
+    _require_bias_free(net, "the Marabou decider at 0")
     from nsad.networks.onnx_io import save_onnx
     from nsad.solvers.network.certify import (
         axis_test, axis_verdict, certificate_from_witness, singleton, unknown, verdict_from_certificate)

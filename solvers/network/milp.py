@@ -47,6 +47,7 @@ on the box, carries cancelled), the answer is SINGLETON, exactly, without callin
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import contextlib
 import os
 import sys
@@ -105,6 +106,7 @@ def interval_bounds(net: ReluNetwork, radius: float = 1.0) -> tuple[list, bool]:
     >>> [(l.tolist(), u.tolist()) for l, u in b], exact
     ([([-2.0, -2.0], [2.0, 2.0]), ([-2.0], [2.0])], True)
     """
+    _require_bias_free(net, "the box argument (docs/theory.md section 3.2)")
     n = net.n_inputs
     lo = np.full(n, -float(radius))
     hi = np.full(n, float(radius))
@@ -260,6 +262,7 @@ def encode_milp(net: ReluNetwork, a, radius: float = 1.0, symbolic: bool = True)
     >>> encode_milp(ReluNetwork([[[1], [-1]], [[1, -1]]]), [1]).n_binaries  # relu(x) - relu(-x) = x
     0
     """
+    _require_bias_free(net, "the MILP of the box question")
     net.require_scalar()
     n = net.n_inputs
     a = np.asarray([float(v) for v in a], dtype=np.float64)

@@ -55,6 +55,7 @@ so no normal form can be canonical for functions.
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -408,6 +409,7 @@ def normal_form(net: ReluNetwork) -> NormalForm:
     sorting their 64-bit content hashes and confirmed exactly term by term (a collision between two
     different rows raises :class:`NormalFormError`, it is never merged).
     """
+    _require_bias_free(net, "the normal form under exact rewrites")
     net.require_scalar()
     mats, scale = integer_layers(net.matrices)
     for k, M in enumerate(mats, start=1):
@@ -703,6 +705,7 @@ def layered_form(net: ReluNetwork) -> LayeredForm:
     >>> lf.network.depth, lf.factor, lf.network.evaluate_exact([5, 1]) == lf.factor * net.evaluate_exact([5, 1])
     (2, Fraction(1, 1), True)
     """
+    _require_bias_free(net, "the normal form under exact rewrites")
     net.require_scalar()
     mats, scale = integer_layers(net.matrices)
     mats = [_csr(M) for M in mats]

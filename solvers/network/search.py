@@ -23,6 +23,7 @@ points are grouped by gradient, and representatives of distinct groups are confi
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import time
 
 import numpy as np
@@ -52,6 +53,7 @@ def float_gradients(net: ReluNetwork, X: np.ndarray) -> np.ndarray:
     array([[ 1., -1.],
            [-1.,  1.]])
     """
+    _require_bias_free(net, "the random search at 0")
     X = np.asarray(X, dtype=np.float64)
     H = X.T
     masks = []

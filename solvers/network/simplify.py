@@ -58,6 +58,7 @@ cost per layer.
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -794,6 +795,7 @@ def simplify(net: ReluNetwork) -> Program:
     >>> str(simplify(ReluNetwork([[[1], [-1]], [[1, -1]]])))                      # a carry
     'x1'
     """
+    _require_bias_free(net, "reading a lattice program off the network")
     net.require_scalar()
     mats, scale = _int64_layers(net)
     n = net.n_inputs

@@ -45,6 +45,7 @@ answer is a checked DRUP proof.
 
 from __future__ import annotations
 
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import math
 import time
 from dataclasses import dataclass, replace
@@ -147,6 +148,7 @@ def decide_network(net: ReluNetwork, method: str | None = None, time_limit: floa
     ...
     nsad.errors.SolverError: network decider 'milp' has no option 'colour'; its options: seed, tol
     """
+    _require_bias_free(net, "every decider at 0")
     t0 = time.perf_counter()
     if not isinstance(net, ReluNetwork):
         raise SolverError(f"a network decider needs a ReluNetwork, got {type(net).__name__}")

@@ -64,7 +64,7 @@ def test_describe():
     d = ReluNetwork([sp.csr_array(np.array([[1, 0], [0, -1], [1, 1]])), np.array([[1, 1, -1]])]).describe()
     assert d == {
         "inputs": 2, "outputs": 1, "depth": 2, "widths": [3, 1], "units": 3, "nnz": 7,
-        "integer": True, "weight_values": [-1, 1],
+        "integer": True, "weight_values": [-1, 1], "biases": False,
     }
 
 
