@@ -41,6 +41,7 @@ def plane(net, i: int, j: int):
     from nsad.networks import ReluNetwork
     from nsad.solvers.network.normal_form import normal_form
 
+    net.require_bias_free("nsad clarke --slice")
     n = int(net.n_inputs)
     if not (1 <= i <= n and 1 <= j <= n and i != j):
         raise ValueError(f"--slice {i} {j}: expected two different coordinates in 1..{n}")
