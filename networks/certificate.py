@@ -124,6 +124,13 @@ def read_certificate(path, *, limits=None) -> Certificate:
     name = os.fspath(path)
     lim = _limits.resolve(limits)
     obj = _limits.load_json(name, lim, error=NetworkError, what="the verdict file")
+    return certificate_of(obj, name, limits=lim)
+
+
+def certificate_of(obj, name: str = "<verdict>", *, limits=None) -> Certificate:
+    """The certificate of a parsed verdict object (see :func:`read_certificate`); ``name`` names the
+    file in errors."""
+    lim = _limits.resolve(limits)
     if isinstance(obj, dict) and "certificate" in obj and obj["certificate"] is None:
         raise NetworkError(f"{name}: the 'certificate' is null (the verdict carried none)")
     inner = obj.get("certificate", obj) if isinstance(obj, dict) else obj
