@@ -74,6 +74,10 @@ __all__ = ["NormalForm", "NormalFormError", "normal_form"]
 # them one time in eight, and every such row cost a failed proof search
 _SAMPLES = 64
 
+# products R @ X with at most this many gathered terms are computed without scipy (whose per-call
+# format checks cost more than such a product)
+_SMALL_PRODUCT = 1 << 14
+
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -327,9 +331,9 @@ def _nonempty_reduceat(ufunc, values, ptr, empty_value):
     """``ufunc.reduceat`` over CSR segments, ``empty_value`` for empty ones."""
     starts = ptr[:-1]
     ne = starts < ptr[1:]
-    if ne.all():  # the common case: one call
-        return ufunc.reduceat(values, starts) if starts.size else np.zeros(0, dtype=values.dtype)
-    out = np.full(starts.size, empty_value, dtype=values.dtype)
+    if starts.size and ne.all():  # the common case: one call
+        return ufunc.reduceat(values, starts)
+    out = np.full((starts.size,) + values.shape[1:], empty_value, dtype=values.dtype)
     if values.size:
         out[ne] = ufunc.reduceat(values, starts[ne])
     return out
@@ -392,7 +396,7 @@ def _nonneg_by_peeling(row: dict, n: int, g_ptr, g_col, g_val, budget: int = 8) 
 
 def _float_rows(ptr, col, val, X) -> np.ndarray:
     """``R @ X`` in float64 for the CSR rows ``R = (ptr, col, val)`` and a dense ``X``."""
-    if col.size * X.shape[1] > 1 << 14:
+    if col.size * X.shape[1] > _SMALL_PRODUCT:
         R = sp.csr_array((val.astype(np.float64), col, ptr), shape=(ptr.size - 1, X.shape[0]), copy=False)
         return np.asarray(R @ X)
     # small: gather and reduce per row (scipy's per-call checks cost more than the work)
