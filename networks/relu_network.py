@@ -643,6 +643,9 @@ class ReluNetwork:
             raise NetworkError(f"the point has {len(x)} coordinates but the network takes {self.n_inputs}")
         fr = []
         for v in x:
+            if type(v) is int or type(v) is Fraction:  # the common exact cases, without conversion
+                fr.append(v)
+                continue
             if isinstance(v, (bool, np.bool_)):
                 v = int(v)
             if isinstance(v, (float, np.floating)):
@@ -661,8 +664,8 @@ class ReluNetwork:
             else:
                 raise NetworkError(f"coordinates must be integers or rationals, got {type(v).__name__}")
             fr.append(v)
-        q = math.lcm(*[Fraction(v).denominator for v in fr]) if fr else 1
-        ints = [int(Fraction(v) * q) for v in fr]
+        q = math.lcm(*[v.denominator for v in fr]) if fr else 1  # int and Fraction both have .denominator
+        ints = [int(v) * q if type(v) is int else v.numerator * (q // v.denominator) for v in fr]
         big = max((abs(v) for v in ints), default=0)
         arr = np.array(ints, dtype=np.int64 if big < INT64_SAFE else object)
         return arr, q

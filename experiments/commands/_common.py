@@ -146,3 +146,53 @@ def positive_int(text: str) -> int:
 
 def nonneg_int(text: str) -> int:
     return _int_at_least(text, 0, "non-negative")
+
+
+def read_network(path: str):
+    """The network of a command's input file: ``.npz`` (:meth:`ReluNetwork.load`), ``.onnx``
+    (:func:`nsad.networks.onnx_io.load_onnx`, biases and several outputs included), or a DIMACS
+    formula (``.cnf``, ``.cnf.gz``, ``.dimacs``: its reduction network)."""
+    import os
+
+    name = os.path.basename(path).lower()
+    if name.endswith((".cnf", ".cnf.gz", ".dimacs")):
+        from nsad.instances import read_dimacs
+        from nsad.reductions.sat_to_relu import reduce
+
+        return reduce(read_dimacs(path))
+    if name.endswith(".onnx"):
+        from nsad.networks.onnx_io import load_onnx
+
+        return load_onnx(path)
+    from nsad.networks import ReluNetwork
+
+    return ReluNetwork.load(path)
+
+
+def output_choice(text: str):
+    """``--output K`` (a non-negative integer) or ``--output all``."""
+    import argparse
+
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        return nonneg_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected an output index (0, 1, ...) or 'all', got {text[:40]!r}") from None
+
+
+def outputs_of(net, choice) -> list:
+    """The output indices a command answers for: ``all`` -> every output; ``None`` -> output 0 of a
+    scalar network (an error for a vector network); ``K`` -> ``[K]`` (checked)."""
+    from nsad.networks import NetworkError
+
+    if choice == "all":
+        return list(range(net.n_outputs))
+    if choice is None:
+        if net.n_outputs != 1:
+            raise NetworkError(f"the network has {net.n_outputs} outputs; choose one with --output K "
+                               f"(0..{net.n_outputs - 1}) or --output all")
+        return [0]
+    if choice >= net.n_outputs:
+        raise NetworkError(f"--output {choice}: the network has outputs 0..{net.n_outputs - 1}")
+    return [int(choice)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 from nsad.experiments.commands._common import emit_json, nonneg_int, positive_int
 
@@ -28,16 +27,10 @@ def register(sub) -> None:
 
 
 def load_network(path: str):
-    """A ReluNetwork from an .npz file, or the reduction of a DIMACS formula."""
-    from nsad.networks import ReluNetwork
+    """A ReluNetwork from an .npz or .onnx file, or the reduction of a DIMACS formula."""
+    from nsad.experiments.commands._common import read_network
 
-    name = os.path.basename(path).lower()
-    if name.endswith((".cnf", ".cnf.gz", ".dimacs")):
-        from nsad.instances import read_dimacs
-        from nsad.reductions.sat_to_relu import reduce
-
-        return reduce(read_dimacs(path))
-    return ReluNetwork.load(path)
+    return read_network(path)
 
 
 def run(args) -> int:
