@@ -14,7 +14,10 @@ with input ``(1, n)`` and two outputs):
 4. at each point and for each output: :func:`nsad.solvers.network.local.decide_at` (exact pre-activations,
    the local network ``G``, class (c) for one hidden layer, certificates with the locality condition
    checked exactly on ``F``); recorded: the answer, ``complete``, the kink units at the point, the time;
-5. the VNN-LIB property of the model (``Y_0 >= 1`` and ``Y_1 <= 0`` on ``[0, 1]^n``), checked exactly
+5. on the first ``backprop_points`` (default 50) of those points, for each output, backprop with
+   ``relu'(0) = 0`` and ``= 1`` (:func:`nsad.solvers.network.backprop_at.backprop_at`): whether it is
+   a Clarke element (yes / no / unknown), and whether float32 backprop equals the exact one;
+6. the VNN-LIB property of the model (``Y_0 >= 1`` and ``Y_1 <= 0`` on ``[0, 1]^n``), checked exactly
    at every benchmarked point (:func:`nsad.reductions.vnnlib.is_witness`): for ``n <= 12`` all binary
    points are seen, so a satisfiable formula must show a witness and an unsatisfiable one none.
 
@@ -70,10 +73,11 @@ def _points(n: int, max_exhaustive: int, count: int, seed: int) -> np.ndarray:
 
 
 def bench_model(path, *, points: int = 1000, max_exhaustive: int = 12, float_points: int = 100, ort_binary: int = 1000,
-                seed: int = 0, progress=None) -> dict:
+                backprop_points: int = 50, seed: int = 0, progress=None) -> dict:
     """Run the protocol of the module docstring on one ONNX model; a JSON-ready row."""
     from nsad.networks.onnx_io import evaluate_onnx, load_onnx
     from nsad.reductions.vnnlib import is_witness, read_vnnlib
+    from nsad.solvers.network.backprop_at import backprop_at
     from nsad.solvers.network.local import decide_at
 
     path = Path(path)
@@ -115,6 +119,16 @@ def bench_model(path, *, points: int = 1000, max_exhaustive: int = 12, float_poi
             if progress is not None:
                 progress.update(v.answer)
     total = time.perf_counter() - t1
+    # what backprop returns, relu'(0) = 0 and 1, on the first backprop_points points
+    bp = {f"s{s}_{a}": 0 for s in (0, 1) for a in ("yes", "no", "unknown")}
+    bp_float_differs = 0
+    for x in P[:backprop_points].tolist():
+        for k in range(net.n_outputs):
+            for s in (0, 1):
+                r = backprop_at(net, x, relu_prime=s, output=k if net.n_outputs > 1 else None, seed=seed,
+                                dtypes=("float32",))
+                bp[f"s{s}_{r['is_clarke']}"] += 1
+                bp_float_differs += 0 if r["float"][0].get("equals_exact_backprop") else 1
     label = "sat" if path.stem.startswith("sat") else ("unsat" if path.stem.startswith("unsat") else None)
     complete_enum = n <= max_exhaustive
     label_ok = None
@@ -133,6 +147,8 @@ def bench_model(path, *, points: int = 1000, max_exhaustive: int = 12, float_poi
         "ms_per_question_median": round(statistics.median(times) * 1e3, 3) if times else 0,
         "ms_per_question_max": round(max(times) * 1e3, 3) if times else 0,
         "seconds": round(total, 3), "property_witnesses": witnesses if prop is not None else None,
+        "backprop_points": min(backprop_points, int(P.shape[0])), "backprop": bp,
+        "backprop_float32_differs": bp_float_differs,
         "label": label, "label_agrees": label_ok,
     }
 
@@ -140,7 +156,7 @@ def bench_model(path, *, points: int = 1000, max_exhaustive: int = 12, float_poi
 def met(rows: list) -> bool:
     """The goal: every question answered exactly, onnxruntime agreeing, labels agreeing where checked."""
     return all(r["unknown"] == 0 and r["incomplete"] == 0 and r["ort_binary_exact"] and r["ort_max_error_over_bound"] <= 1
-               and r["label_agrees"] is not False for r in rows)
+               and r["label_agrees"] is not False for r in rows)  # backprop columns are reported, not a goal
 
 
 def format_table(rows: list) -> str:
@@ -150,7 +166,8 @@ def format_table(rows: list) -> str:
     | model | n | units | points | questions
     """
     head = ("| model | n | units | points | questions | singleton | two | unknown | kink units mean / max | "
-            "ms per question (median / max) | total s | ort err / bound | ort exact at binary | witnesses | label |")
+            "ms per question (median / max) | total s | ort err / bound | ort exact at binary | witnesses | label | "
+            "backprop in dF, relu'(0) = 0 / 1 (yes-no-unknown) |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in rows:
         pts = f"{r['points']}" + (" (all)" if r["all_binary_points"] else " (random)")
@@ -159,12 +176,21 @@ def format_table(rows: list) -> str:
                      f"{r['two-subgradients']} | {r['unknown']} | {r['kink_units_mean']} / {r['kink_units_max']} | "
                      f"{r['ms_per_question_median']} / {r['ms_per_question_max']} | {r['seconds']} | "
                      f"{r['ort_max_error_over_bound']} | {'yes' if r['ort_binary_exact'] else 'NO'} | "
-                     f"{r['property_witnesses']} | {r['label'] or ''} {lab} |")
+                     f"{r['property_witnesses']} | {r['label'] or ''} {lab} | {_bp(r, 0)} / {_bp(r, 1)} |")
     return "\n".join(lines)
 
 
+def _bp(r: dict, s: int) -> str:
+    b = r.get("backprop", {})
+    return f"{b.get(f's{s}_yes', 0)}-{b.get(f's{s}_no', 0)}-{b.get(f's{s}_unknown', 0)}"
+
+
 def default_models(folder=None) -> list:
-    folder = Path(folder) if folder is not None else DEFAULT_DIR
+    """The ``.onnx`` files of ``folder`` (or its ``onnx/``); by default the NeuroCodeBench models of the
+    source tree (this checkout, or ``tests/data/neurocodebench`` under the working directory)."""
+    if folder is None:
+        folder = DEFAULT_DIR if DEFAULT_DIR.is_dir() else Path.cwd() / "tests" / "data" / "neurocodebench"
+    folder = Path(folder)
     if folder.is_dir() and (folder / "onnx").is_dir():
         folder = folder / "onnx"
     return sorted(str(p) for p in folder.glob("*.onnx")) if folder.is_dir() else []

@@ -103,6 +103,8 @@ def register(sub) -> None:
     pt.add_argument("--max-exhaustive", type=int, default=12, metavar="N",
                     help="every binary point when n <= N (default 12)")
     pt.add_argument("--float-points", type=positive_int, default=100, help="random points for onnxruntime (default 100)")
+    pt.add_argument("--backprop-points", type=int, default=50, metavar="N",
+                    help="points where backprop (relu'(0) = 0 and 1) is compared with dF (default 50)")
     pt.add_argument("--seed", type=int, default=0)
     pt.add_argument("--json", action="store_true", help="one JSON object per model, then a summary")
     pt.set_defaults(func=run_points)
@@ -127,7 +129,7 @@ def run_points(args) -> int:
     for m in models:
         with Progress(0, os.path.basename(m), enabled=not args.json) as bar:
             r = bench_model(m, points=args.points, max_exhaustive=args.max_exhaustive, float_points=args.float_points,
-                            seed=args.seed, progress=bar)
+                            backprop_points=args.backprop_points, seed=args.seed, progress=bar)
         rows.append(r)
         if args.json:
             emit_json(r)

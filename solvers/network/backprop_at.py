@@ -10,15 +10,17 @@ For ``F`` (with biases or not), a point ``x0`` and the convention ``relu'(0) = s
   how it was shown (``how``) and whether that is exact:
 
   - ``dF(x0)`` a single point: exact comparison;
-  - one hidden layer: ``dF(x0) = dG(0)`` is the zonotope ``v' + sum_u [0, 1] kappa_u u`` (class (c):
-    the local network is ``G(d) = sum_u kappa_u relu(u.d) + v'.d`` with pairwise non-parallel lines,
-    whose regions' gradients are the vertices of that zonotope), so membership is a linear
-    feasibility question, answered exactly by z3 over the rationals;
-  - deeper networks with at most ``max_kinks`` kink units: every activation region of ``F`` whose
+  - one hidden layer whose nonlinear lines all have ``kappa`` of one sign: the local network is
+    ``G(d) = sum_u kappa_u relu(u.d) + v'.d`` (class (c), pairwise non-parallel lines), convex or
+    concave, so ``dG(0) = v' + sum_u [0, 1] kappa_u u`` (the sum rule of convex analysis), a zonotope,
+    and membership is a linear feasibility question, answered exactly by z3 over the rationals (with
+    mixed signs the zonotope can be strictly larger: ``relu(d1) + relu(d2) - relu(d1 + d2)`` has the
+    diamond ``|g1| + |g2| <= 1`` as its Clarke set, and the zonotope holds ``(1, 1)``);
+  - otherwise, with at most ``max_kinks`` kink units: every activation region of ``F`` whose
     closure holds ``x0`` is enumerated (depth-first over the kink units; each region's interior is
     found by HiGHS and checked exactly, or proved empty by an exact rational simplex), and
     membership in the hull of their gradients is decided by z3;
-  - otherwise, for ``s`` in {0, 1}: if the region where every kink unit has the sign backprop gave it
+  - beyond that, for ``s`` in {0, 1}: if the region where every kink unit has the sign backprop gave it
     (positive for 1, negative for 0) is nonempty near ``x0`` (found as above), backprop is that
     region's gradient, hence a Clarke element (exact); else ``unknown``, with the reason;
 * ``float``: for each of float16 / float32 / float64, the weights, biases and point cast to that type
@@ -208,6 +210,20 @@ def _in_zonotope(b, G: ReluNetwork) -> tuple[bool, int]:
     return s.check() == z3.sat, len(lines)
 
 
+def _one_sided(G: ReluNetwork) -> str | None:
+    """``"convex"`` / ``"concave"`` when every nonlinear line of the one-hidden-layer ``G`` has ``kappa``
+    of one sign (then ``dG(0)`` is the zonotope; with mixed signs it can be smaller), else ``None``."""
+    from nsad.solvers.network.one_hidden import hinge_form
+
+    k = hinge_form(G).kappa
+    k = k[k != 0]
+    if k.size and all(v > 0 for v in k):
+        return "convex"
+    if k.size and all(v < 0 for v in k):
+        return "concave"
+    return None
+
+
 def _pattern_realised(F: ReluNetwork, x0, s) -> bool:
     """For ``s`` in {0, 1}: the region where every kink unit has the sign backprop gave it is nonempty
     near ``x0`` (units whose local form is identically zero there are skipped: backprop multiplies
@@ -304,25 +320,30 @@ def backprop_at(net: ReluNetwork, x0, *, relu_prime=0, output: int | None = None
         loc = local.local_network(F, x)
         deadline = None if time_limit is None else t0 + time_limit
         try:
-            if loc.network.depth == 2:
+            zono = _one_sided(loc.network) if loc.network.depth == 2 else None
+            found = None
+            if zono is not None:
                 inside, lines = _in_zonotope(bp, loc.network)
                 is_clarke = "yes" if inside else "no"
-                how, exact_answer = (f"one hidden layer: dF(x0) is the zonotope of the {lines} nonlinear lines of the "
-                                     f"local network; membership decided by z3 over the rationals"), True
+                how, exact_answer = (f"one hidden layer, every nonlinear line with kappa of one sign ({zono}): dF(x0) "
+                                     f"is the zonotope of the {lines} lines; membership decided by z3 over the "
+                                     f"rationals"), True
             else:
                 found = _region_gradients(F, x, max_kinks, deadline)
-                if found is not None:
-                    grads, K = found
-                    is_clarke = "yes" if _in_hull(bp, grads) else "no"
-                    how, exact_answer = (f"all {len(grads)} region gradients at x0 enumerated exactly ({K} kink units); "
-                                         f"hull membership decided by z3 over the rationals"), True
-                elif s in (0, 1) and _pattern_realised(F, x, s):
-                    is_clarke, how, exact_answer = "yes", ("the region where every kink unit has backprop's sign is "
-                                                           "nonempty near x0 (an interior point checked exactly): "
-                                                           "backprop is its gradient"), True
-                else:
-                    how = (f"{loc_kinks} kink units, beyond the enumeration limit {max_kinks}"
-                           + ("" if s not in (0, 1) else ", and backprop's activation pattern is not realised near x0"))
+            if zono is not None:
+                pass
+            elif found is not None:
+                grads, K = found
+                is_clarke = "yes" if _in_hull(bp, grads) else "no"
+                how, exact_answer = (f"all {len(grads)} region gradients at x0 enumerated exactly ({K} kink units); "
+                                     f"hull membership decided by z3 over the rationals"), True
+            elif s in (0, 1) and _pattern_realised(F, x, s):
+                is_clarke, how, exact_answer = "yes", ("the region where every kink unit has backprop's sign is "
+                                                       "nonempty near x0 (an interior point checked exactly): "
+                                                       "backprop is its gradient"), True
+            else:
+                how = (f"{loc_kinks} kink units, beyond the enumeration limit {max_kinks}"
+                       + ("" if s not in (0, 1) else ", and backprop's activation pattern is not realised near x0"))
         except TimeoutError:
             how = f"time limit {time_limit} s reached"
     out.update(is_clarke=is_clarke, how=how, exact=exact_answer)

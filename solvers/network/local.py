@@ -106,14 +106,7 @@ def scalar_output(net: ReluNetwork, output: int | None) -> ReluNetwork:
             raise NetworkError(f"the network has {net.n_outputs} outputs; choose one with --output K (0..{net.n_outputs - 1}) "
                                f"or --output all")
         return net
-    if not 0 <= int(output) < net.n_outputs:
-        raise NetworkError(f"output {output} does not exist: the network has outputs 0..{net.n_outputs - 1}")
-    if net.n_outputs == 1:
-        return net
-    k = int(output)
-    mats = list(net.matrices[:-1]) + [sp.csr_array(net.matrices[-1][[k]])]
-    bs = None if net.biases is None else list(net.biases[:-1]) + [net.biases[-1][[k]]]
-    return ReluNetwork(mats, bs)
+    return net.output(output)
 
 
 def _point(net: ReluNetwork, x0) -> tuple:
@@ -373,6 +366,8 @@ def parse_point(text: str, n: int, *, limits=None) -> list:
 
     if os.path.exists(text):
         if text.endswith(".npy"):
+            size = os.path.getsize(text)
+            _limits.check("max_file_bytes", size, f"{text}: the file has {size} bytes", limits=lim)
             try:
                 A = np.load(text, allow_pickle=False, mmap_mode="r")
             except (OSError, ValueError) as exc:

@@ -76,3 +76,16 @@ def test_float_rounding_creates_and_hides_kinks():
     f = {d["dtype"]: d for d in r["float"]}
     assert r["kinks_at_x0"] == 1 and f["float64"]["missed_kinks"] == 1 and not f["float64"]["equals_exact_backprop"]
     assert "overflow" in f["float16"]["error"]
+
+
+def test_mixed_sign_hinges_are_not_a_zonotope():
+    """G = relu(d1) + relu(d2) - relu(-d1 - d2) = relu(d1) + relu(d2) - relu(d1 + d2) + (d1 + d2): its Clarke
+    set at 0 is (1, 1) + the diamond |g1| + |g2| <= 1; backprop with relu'(0) = 1 returns (2, 2), which lies
+    in the zonotope (1, 1) + [0, e1] + [0, e2] + [0, -(1, 1)] but not in the Clarke set."""
+    F = ReluNetwork([[[1, 0], [0, 1], [-1, -1]], [[1, 1, -1]]])
+    r = backprop_at(F, [0, 0], relu_prime=1, dtypes=())
+    assert r["backprop"] == [2, 2] and r["is_clarke"] == "no" and r["exact"]
+    assert brute_force_gradients(F, [0, 0]) == {(1, 1), (1, 0), (2, 1), (1, 2), (0, 1)}
+    convex = ReluNetwork([[[1, 0], [0, 1], [1, 1]], [[1, 1, 2]]])
+    r = backprop_at(convex, [0, 0], relu_prime="1/2", dtypes=())
+    assert r["is_clarke"] == "yes" and "zonotope" in r["how"]
