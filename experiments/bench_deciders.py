@@ -13,8 +13,11 @@ What is measured, per instance, in one process, the two sides interleaved:
   with ``solver`` (default CaDiCaL 1.9.5) -- reading, solver construction, solving, model check;
 - *network side*, for each method (default ``sat-grid``): ``networks.ReluNetwork.load`` on the
   ``.npz`` file, then the method (``solvers.network.grid``: simplify, certify, encode, solve, build
-  and check a certificate). The decider never sees the formula. ``load_seconds`` and the method's
-  own ``simplify_seconds``, ``encode_seconds``, ``solve_seconds``, ``certify_seconds`` are kept.
+  and check a certificate), then the JSON line ``nsad decide --json`` would print. The decider never
+  sees the formula. The load time and the method's own ``normal_form_seconds``, ``lattice_seconds``,
+  ``simplify_seconds``, ``certify_class_seconds``, ``encode_seconds``, ``solve_seconds``,
+  ``certify_seconds`` (building the certificate, less its check) and ``certify_check_seconds``
+  (``networks.check`` inside the method), and the JSON time are kept.
 
 Each side's time is the best of ``repeat`` runs (default 1) with ``time.perf_counter``. Every
 answer is compared (sat <-> two-subgradients, unsat <-> singleton) and every certificate is checked
@@ -35,6 +38,7 @@ How often: once per invocation; results are returned as data (``--json`` prints 
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from pathlib import Path
@@ -130,17 +134,25 @@ def _network_side(path: str, method: str, time_limit, options: dict):
     t1 = time.perf_counter()
     v = fn(net, time_limit=time_limit, **options)
     t2 = time.perf_counter()
-    return t2 - t0, t1 - t0, v, net
+    json.dumps({"file": path, **v.to_json()})  # what `nsad decide --json` prints
+    t3 = time.perf_counter()
+    v.stats["json_seconds"] = t3 - t2
+    return t3 - t0, t1 - t0, v, net
 
 
-def _breakdown(v, load: float) -> dict:
-    """Seconds per step of the network side; a step the method did not run is ``None``."""
+def _breakdown(v, load: float, total: float | None = None) -> dict:
+    """Seconds per step of the network side; a step the method did not run is ``None``; ``other``:
+    the rest of ``total`` (axis test, verdict assembly, timing gaps)."""
     st = v.stats
     out = {"load": load}
-    for k in ("normal_form_seconds", "lattice_seconds", "simplify_seconds", "certify_class_seconds",
-              "encode_seconds", "solve_seconds", "certify_seconds"):
+    for k in ("normal_form_seconds", "lattice_seconds", "simplify_seconds", "certify_class_seconds", "axis_seconds",
+              "encode_seconds", "solve_seconds", "certify_seconds", "certify_check_seconds", "json_seconds"):
         val = st.get(k)
         out[k.replace("_seconds", "")] = float(val) if isinstance(val, (int, float)) else None
+    if out["certify"] is not None and out["certify_check"] is not None:
+        out["certify"] -= out["certify_check"]   # building the certificate; checking it is certify_check
+    if total is not None:
+        out["other"] = total - sum(v for v in out.values() if v is not None)
     return out
 
 
@@ -196,7 +208,7 @@ def bench_one(records: Sequence[dict], methods: Sequence[str] = DEFAULT_METHODS,
                 "grid_solver": nv.stats.get("solver"),
                 "formula": fv.answer, "network": nv.answer, "backend": nv.backend, "complete": nv.complete,
                 "formula_seconds": best_f, "network_seconds": total, "ratio": total / best_f if best_f else None,
-                "breakdown": _breakdown(nv, load), "agree": agree,
+                "breakdown": _breakdown(nv, load, total), "agree": agree,
                 "certificate_ok": cert_ok if nv.answer == "two-subgradients" else None,
                 "grid_class": nv.stats.get("grid_class"),
                 "argument": nv.argument, "path": nv.stats.get("path"),

@@ -47,6 +47,7 @@ import io
 import json
 import math
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -169,6 +170,11 @@ _ZIP_LOCAL = b"PK\x03\x04"
 _ZIP_EMPTY = b"PK\x05\x06"
 _NPY_MAGIC = b"\x93NUMPY"
 _MEMBER_SLACK = 16  # members allowed besides the 4 or 5 (with a bias) per layer and n_layers
+_BUFFER_BYTES = 64 << 20  # files up to this size are read in one call
+_NPY_HEADER = re.compile(rb"\{'descr': '([<>|=](?:i|u|f|b)[1248])', 'fortran_order': (True|False), "
+                         rb"'shape': \(((?:\d+, ?)*\d*)\), \} *\n")
+_PACKED = "nsad_packed"
+_PACKED_MEMBERS = (_PACKED, "shapes", "kinds", "indptr", "indices", "data_int", "data_float", "bias_int", "bias_float")
 
 
 def _not_a_zip(name: str, head: bytes) -> str:
@@ -232,7 +238,10 @@ class _NpzReader:
             if lim.max_depth is not None:
                 _limits.check("max_depth", max(0, entries - _MEMBER_SLACK) // 5,
                               f"the archive has {entries} members (at most 5 per layer)", location=name, limits=lim)
-            self.zf = zipfile.ZipFile(self.fh)
+            # small files are read in one call and their stored members served from that buffer
+            self.buf = self.fh.read() if size <= _BUFFER_BYTES else None
+            self.zf = zipfile.ZipFile(io.BytesIO(self.buf) if self.buf is not None else self.fh)
+            self._parsed: dict = {}
             self.members = {}
             total = 0
             for info in self.zf.infolist():
@@ -260,8 +269,52 @@ class _NpzReader:
             raise NetworkError(f"{self.name}: missing array '{key}'")
         return info
 
+    def _stored(self, key: str):
+        """``(shape, dtype, fortran, data)`` of an uncompressed member served from the buffer (CRC
+        checked, header parsed once), or None when the member must be streamed."""
+        if key in self._parsed:
+            return self._parsed[key]
+        info = self._info(key)
+        got = None
+        buf = self.buf
+        if buf is not None and info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1:
+            off = info.header_offset
+            if buf[off:off + 4] != _ZIP_LOCAL:
+                raise NetworkError(f"{self.name}: member '{key}' has no local zip header")
+            nlen, elen = struct.unpack("<HH", buf[off + 26:off + 30])
+            start = off + 30 + nlen + elen
+            end = start + info.compress_size
+            if end > len(buf) or info.compress_size != info.file_size:
+                raise NetworkError(f"{self.name}: member '{key}' extends past the end of the file")
+            mv = memoryview(buf)[start:end]
+            if zlib.crc32(mv) != info.CRC:
+                raise NetworkError(f"{self.name}: member '{key}' fails its CRC check")
+            shape, dtype, fortran, hlen = self._header_bytes(mv, key)
+            got = (shape, dtype, fortran, mv[hlen:])
+        self._parsed[key] = got
+        return got
+
+    def _header_bytes(self, mv, key: str):
+        """``.npy`` header of a member held in memory: the usual numpy dictionary is parsed with a
+        strict pattern, anything else by numpy's own reader."""
+        head = bytes(mv[:10])
+        if head[:6] != _NPY_MAGIC:
+            raise NetworkError(f"{self.name}: member '{key}' is not a numpy array")
+        if head[6:8] == b"\x01\x00" and len(head) == 10:
+            hlen = 10 + struct.unpack("<H", head[8:10])[0]
+            m = _NPY_HEADER.fullmatch(bytes(mv[10:hlen]))
+            if m is not None:
+                shape = tuple(int(d) for d in m.group(3).split(b",") if d.strip())
+                return shape, np.dtype(m.group(1).decode()), m.group(2) == b"True", hlen
+        fp = io.BytesIO(mv)
+        shape, dtype, fortran = self._header(fp, key)
+        return shape, dtype, fortran, fp.tell()
+
     def header(self, key: str) -> tuple[tuple, np.dtype]:
         """``(shape, dtype)`` of a member, from its ``.npy`` header only."""
+        got = self._stored(key)
+        if got is not None:
+            return got[0], got[1]
         with self.zf.open(self._info(key)) as fp:
             return self._header(fp, key)[:2]
 
@@ -285,6 +338,17 @@ class _NpzReader:
     def array(self, key: str) -> np.ndarray:
         """A member's array, read in chunks into one buffer of its declared size (checked against the
         member's size in the zip directory first), then its CRC checked."""
+        got = self._stored(key)
+        if got is not None:
+            shape, dtype, fortran, data = got
+            count = math.prod(shape)
+            if count * dtype.itemsize != len(data):
+                raise NetworkError(f"{self.name}: member '{key}' declares {count * dtype.itemsize} bytes of data "
+                                   f"but holds {len(data)} bytes")
+            out = np.frombuffer(data, dtype=dtype, count=count).copy()
+            if fortran and len(shape) > 1:
+                return out.reshape(shape[::-1]).transpose()
+            return out.reshape(shape)
         info = self._info(key)
         with self.zf.open(info) as fp:
             shape, dtype, fortran = self._header(fp, key)
@@ -311,8 +375,10 @@ class _NpzReader:
     def network(self, csr_from_parts) -> list:
         """The CSR matrices of the file, every size checked from the headers before any data is read."""
         name, lim, check = self.name, self.lim, self._limits.check
+        if _PACKED in self.members:
+            return self.packed(csr_from_parts)
         if "n_layers" not in self.members:
-            raise NetworkError(f"{name}: not an nsad network file (no 'n_layers' array)")
+            raise NetworkError(f"{name}: not an nsad network file (no 'n_layers' or '{_PACKED}' array)")
         shape, dtype = self.header("n_layers")
         if shape not in ((), (1,)) or dtype.kind not in "iu":
             raise NetworkError(f"{name}: 'n_layers' must be one integer")
@@ -370,6 +436,111 @@ class _NpzReader:
             if b.dtype.kind == "f" and not np.all(np.isfinite(b)):
                 raise NetworkError(f"{name}: b{k} has non-finite entries (nan or inf)")
         return mats, biases
+
+
+    def _vector(self, key: str, kinds: str, length: int | None = None) -> tuple:
+        """A one-dimensional member's header: its length (checked against ``length``) and dtype kind."""
+        shape, dtype = self.header(key)
+        if len(shape) != 1 or dtype.kind not in kinds:
+            raise NetworkError(f"{self.name}: '{key}' must be a one-dimensional array of kind {kinds!r}")
+        if length is not None and shape[0] != length:
+            raise NetworkError(f"{self.name}: '{key}' has {shape[0]} entries, expected {length}")
+        return shape[0]
+
+    def packed(self, csr_from_parts) -> tuple:
+        """The matrices (and biases) of a file in the packed layout (:meth:`ReluNetwork.save`), every
+        size checked from the headers and the small ``nsad_packed``/``shapes`` arrays first."""
+        name, lim, check = self.name, self.lim, self._limits.check
+        for key in _PACKED_MEMBERS:
+            self._info(key)
+        head = self.array(_PACKED) if self._vector(_PACKED, "iu", 3) == 3 else None
+        version, L, has_bias = (int(v) for v in head)
+        if version != 1:
+            raise NetworkError(f"{name}: packed layout version {version} is not supported (this nsad reads 1)")
+        if L < 1 or has_bias not in (0, 1):
+            raise NetworkError(f"{name}: '{_PACKED}' = {head.tolist()} is out of range")
+        check("max_depth", L, f"the file declares {L} layers", location=name, limits=lim)
+        for key, cols in (("shapes", 2), ("kinds", 2)):
+            shp, dt = self.header(key)
+            if shp != (L, cols) or dt.kind not in "iu":
+                raise NetworkError(f"{name}: '{key}' must be {L} x {cols} integers")
+        shapes = self.array("shapes").astype(np.int64)
+        kinds = self.array("kinds").astype(np.int64)
+        if np.any(shapes < 1):
+            raise NetworkError(f"{name}: 'shapes' has a dimension below 1")
+        if np.any((kinds < 0) | (kinds > 1)):
+            raise NetworkError(f"{name}: 'kinds' must hold 0 (int64) or 1 (float64)")
+        for k, (rows, cols) in enumerate(shapes.tolist(), start=1):
+            check("max_layer_width", max(rows, cols), f"M{k} declares {rows} x {cols} weights", location=name,
+                  limits=lim)
+        units = int(shapes[:-1, 0].sum())
+        check("max_units", units, f"the file declares {units} units", location=name, limits=lim)
+        ptr_len = int((shapes[:, 0] + 1).sum())
+        self._vector("indptr", "iu", ptr_len)
+        nnz = self._vector("indices", "iu")
+        check("max_nnz", nnz, f"the file declares {nnz} weights", location=name, limits=lim)
+        n_int = self._vector("data_int", "iu")
+        n_float = self._vector("data_float", "f")
+        if n_int + n_float != nnz:
+            raise NetworkError(f"{name}: 'data_int' and 'data_float' hold {n_int + n_float} weights, 'indices' {nnz}")
+        units_all = int(shapes[:, 0].sum())
+        b_int = self._vector("bias_int", "iu")
+        b_float = self._vector("bias_float", "f")
+        want_b = units_all if has_bias else 0
+        if b_int + b_float != want_b:
+            raise NetworkError(f"{name}: the bias arrays hold {b_int + b_float} entries, expected {want_b}")
+        indptr, indices = self.array("indptr").astype(np.int64), self.array("indices")
+        data = (self.array("data_int"), self.array("data_float"))
+        bias = (self.array("bias_int"), self.array("bias_float"))
+        mats, biases = [], []
+        p0, used, bused = 0, [0, 0], [0, 0]
+        for k, ((rows, cols), (dk, bk)) in enumerate(zip(shapes.tolist(), kinds.tolist()), start=1):
+            ptr = indptr[p0:p0 + rows + 1]
+            p0 += rows + 1
+            cnt = int(ptr[-1] - ptr[0]) if ptr[-1] >= ptr[0] else -1
+            start = used[0] + used[1]
+            if ptr[0] != 0 or cnt < 0 or used[dk] + cnt > data[dk].size or start + cnt > indices.size:
+                raise NetworkError(f"{name}: M{k}'s row pointer does not fit the packed arrays")
+            parts = {"data": data[dk][used[dk]:used[dk] + cnt], "indices": indices[start:start + cnt],
+                     "indptr": ptr, "shape": np.array([rows, cols], dtype=np.int64)}
+            used[dk] += cnt
+            mats.append(csr_from_parts(name, k, parts))
+            if has_bias:
+                if bused[bk] + rows > bias[bk].size:
+                    raise NetworkError(f"{name}: b{k} does not fit the packed bias arrays")
+                b = bias[bk][bused[bk]:bused[bk] + rows]
+                bused[bk] += rows
+                if b.dtype.kind == "f" and not np.all(np.isfinite(b)):
+                    raise NetworkError(f"{name}: b{k} has non-finite entries (nan or inf)")
+                biases.append(b)
+        if used != [n_int, n_float] or (has_bias and bused != [b_int, b_float]):
+            raise NetworkError(f"{name}: the packed arrays hold entries no layer uses")
+        return mats, (biases if has_bias else None)
+
+
+def _packed_arrays(matrices, biases) -> dict:
+    """The members of the packed layout (see :meth:`ReluNetwork.save`)."""
+    L = len(matrices)
+    kinds = np.zeros((L, 2), dtype=np.int64)
+    kinds[:, 0] = [int(M.data.dtype.kind == "f") for M in matrices]
+    if biases is not None:
+        kinds[:, 1] = [int(np.asarray(b).dtype.kind == "f") for b in biases]
+    idx_dtype = np.int64 if any(M.indices.dtype == np.int64 for M in matrices) else np.int32
+
+    def cat(parts, dtype):
+        return np.concatenate([np.asarray(p, dtype=dtype) for p in parts]) if parts else np.zeros(0, dtype)
+
+    return {
+        _PACKED: np.array([1, L, int(biases is not None)], dtype=np.int64),
+        "shapes": np.array([M.shape for M in matrices], dtype=np.int64).reshape(L, 2),
+        "kinds": kinds,
+        "indptr": cat([M.indptr for M in matrices], np.int64),
+        "indices": cat([M.indices for M in matrices], idx_dtype),
+        "data_int": cat([M.data for M, k in zip(matrices, kinds[:, 0]) if not k], np.int64),
+        "data_float": cat([M.data for M, k in zip(matrices, kinds[:, 0]) if k], np.float64),
+        "bias_int": cat([b for b, k in zip(biases or [], kinds[:, 1]) if not k], np.int64),
+        "bias_float": cat([b for b, k in zip(biases or [], kinds[:, 1]) if k], np.float64),
+    }
 
 
 def _mask_rows(a: sp.csr_array, keep: np.ndarray) -> sp.csr_array:
@@ -820,27 +991,54 @@ class ReluNetwork:
         return self.linearize(x).gradient
 
     # -- files -----------------------------------------------------------------------------------
-    def save(self, path, *, provenance: dict | None = None) -> None:
+    def save(self, path, *, provenance: dict | None = None, layout: str = "packed") -> None:
         """Write the network to one ``.npz`` file (numpy's zip of ``.npy`` arrays, uncompressed).
 
-        Layout, readable by any tool: ``n_layers`` (int64 scalar) and for each layer ``k = 1..L`` the
-        CSR parts ``M{k}_data``, ``M{k}_indices``, ``M{k}_indptr``, ``M{k}_shape`` (int64, 2 entries);
-        for a network with biases, ``b{k}`` (int64 or float64, ``w_k`` entries) for every ``k`` (a reader
-        takes a missing ``b{k}`` as zeros; bias-free networks write none, so their files are unchanged);
-        optionally ``provenance_json``, the UTF-8 bytes (uint8) of a JSON object saying where the
+        Two layouts, both readable by any tool and both read by :meth:`load` (which tells them apart
+        by their members):
+
+        * ``"packed"`` (the default): a fixed set of members whatever the depth, so a file loads in
+          one read: ``nsad_packed`` (int64 ``[1, L, has_biases]``: layout version, layers, whether
+          biases follow), ``shapes`` (int64 ``L x 2``), ``kinds`` (int64 ``L x 2``: 0 if layer ``k``'s
+          weights, resp. bias, are int64, 1 if float64), ``indptr`` (the ``L`` CSR row pointers, each
+          from 0, one after the other), ``indices`` (the column indices of all layers),
+          ``data_int`` / ``data_float`` (the weights of the int64 / float64 layers, in layer order),
+          ``bias_int`` / ``bias_float`` (likewise the biases, ``w_k`` entries per layer; empty
+          without biases);
+        * ``"layers"`` (the per-layer layout): ``n_layers`` (int64 scalar) and for each layer
+          ``k = 1..L`` the CSR parts ``M{k}_data``, ``M{k}_indices``, ``M{k}_indptr``, ``M{k}_shape``
+          (int64, 2 entries); for a network with biases, ``b{k}`` (int64 or float64, ``w_k``
+          entries) for every ``k`` (a reader takes a missing ``b{k}`` as zeros).
+
+        Both may hold ``provenance_json``, the UTF-8 bytes (uint8) of a JSON object saying where the
         network came from (:func:`read_provenance`). The file is written to a temporary name and
         renamed, so a crash never leaves half a file.
+
+        >>> import os, tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "n.npz")
+        >>> net = ReluNetwork([[[1], [-1]], [[1, 1]]])
+        >>> net.save(p)
+        >>> sorted(np.load(p).files)[:3], ReluNetwork.load(p) == net
+        (['bias_float', 'bias_int', 'data_float'], True)
+        >>> net.save(p, layout="layers")
+        >>> sorted(np.load(p).files)[:2], ReluNetwork.load(p) == net
+        (['M1_data', 'M1_indices'], True)
         """
-        arrays = {"n_layers": np.array(self.depth, dtype=np.int64)}
+        if layout == "packed":
+            arrays = _packed_arrays(self._matrices, self._biases)
+        elif layout == "layers":
+            arrays = {"n_layers": np.array(self.depth, dtype=np.int64)}
+            for k, M in enumerate(self._matrices, start=1):
+                arrays[f"M{k}_data"] = np.asarray(M.data)
+                arrays[f"M{k}_indices"] = np.asarray(M.indices)
+                arrays[f"M{k}_indptr"] = np.asarray(M.indptr)
+                arrays[f"M{k}_shape"] = np.array(M.shape, dtype=np.int64)
+                if self._biases is not None:
+                    arrays[f"b{k}"] = np.asarray(self._biases[k - 1])
+        else:
+            raise NetworkError(f"unknown network file layout {layout!r} (expected 'packed' or 'layers')")
         if provenance is not None:
             arrays["provenance_json"] = np.frombuffer(json.dumps(provenance, sort_keys=True).encode(), dtype=np.uint8)
-        for k, M in enumerate(self._matrices, start=1):
-            arrays[f"M{k}_data"] = np.asarray(M.data)
-            arrays[f"M{k}_indices"] = np.asarray(M.indices)
-            arrays[f"M{k}_indptr"] = np.asarray(M.indptr)
-            arrays[f"M{k}_shape"] = np.array(M.shape, dtype=np.int64)
-            if self._biases is not None:
-                arrays[f"b{k}"] = np.asarray(self._biases[k - 1])
         path = os.fspath(path)
         tmp = f"{path}.tmp-{os.getpid()}"
         try:
@@ -853,7 +1051,8 @@ class ReluNetwork:
 
     @classmethod
     def load(cls, path, *, limits=None) -> "ReluNetwork":
-        """Read a network written by :meth:`save` (or by any tool following its layout).
+        """Read a network written by :meth:`save` in either layout (or by any tool following one),
+        telling the layouts apart by their members (``nsad_packed`` or ``n_layers``).
 
         Never unpickles and validates every matrix fully, so a corrupt or hostile file raises
         :class:`NetworkError` naming the file, never another exception. Any ``.npz`` layout numpy
@@ -865,8 +1064,9 @@ class ReluNetwork:
         member's declared size and their sum (``max_decompressed_bytes``), then, from the ``.npy``
         headers and the ``M{k}_shape`` arrays alone, the depth (``max_depth``), each matrix's rows
         and columns (``max_layer_width``), the units (``max_units``) and the stored weights
-        (``max_nnz``); beyond one of them, :class:`~nsad.errors.LimitError`. Members are streamed
-        (compressed members inflate at most to their declared size) and their CRC is checked.
+        (``max_nnz``); beyond one of them, :class:`~nsad.errors.LimitError`. A file of at most 64 MiB
+        is read in one call and its uncompressed members are used from that buffer; other members are
+        streamed (compressed members inflate at most to their declared size); every CRC is checked.
 
         >>> import os, tempfile
         >>> p = os.path.join(tempfile.mkdtemp(), "n.npz")

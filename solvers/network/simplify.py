@@ -65,11 +65,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from nsad.solvers.network.program import MAX, MIN, SUM, Program, ProgramBuilder
+from nsad.solvers.network.program import MAX, MIN, SUM, Program
 from nsad.networks.exact import INT64_SAFE, exact, integer_layers
 from nsad.networks.relu_network import NetworkError, ReluNetwork
 
-__all__ = ["SimplifyError", "simplify", "lattice_of_normal_form", "GridClass", "certify", "LATTICE", "RELU_LATTICE"]
+__all__ = ["SimplifyError", "simplify", "GridClass", "certify", "LATTICE", "RELU_LATTICE"]
 
 _SAFE = INT64_SAFE
 _RS, _MX = 0, 1  # atom kinds while simplifying: relu(sum of terms) / max(terms) (+ 0 when zero)
@@ -817,117 +817,6 @@ def simplify(net: ReluNetwork) -> Program:
     cols = Z.col[Z.ptr[0]:Z.ptr[1]]
     vals = Z.val[Z.ptr[0]:Z.ptr[1]]
     return _assemble(atoms, cols, vals, scale)
-
-
-def lattice_of_normal_form(nf, max_nodes: int | None = None) -> Program | None:
-    """An exactly equivalent max/min program of a normal form (:mod:`nsad.solvers.network.normal_form`),
-    by eliminating units from the top: the program computes the original ``F`` (``scale = 1 / C``).
-
-    Rule: for a combination ``L = c r + L'`` whose highest unit is ``r = relu(E)``,
-    ``L = max(L' + c E, L')`` when ``c > 0`` and ``min(L' + c E, L')`` when ``c < 0`` (because
-    ``c relu(E) = max(c E, 0)``, resp. ``min(c E, 0)``, and adding ``L'`` commutes with max and min).
-    Both branches are combinations of lower units only, so repeating the rule ends with linear forms
-    over the inputs as leaves; equal combinations are shared (memoised), so a tree-like network gives
-    a program of about its size. The rule has no choice to make: it does not depend on how the
-    network writes a maximum (``b + relu(a - b)``, ``a + relu(b - a)``, ``a - relu(a - b)`` for a
-    minimum, shared or private units), only on the function of each unit. Returns ``None`` when the
-    program would exceed ``max_nodes`` nodes (default ``4 (n + K) + 1000``): a network that is not
-    tree-like, for which the rule would blow up.
-
-    >>> from nsad.networks import ReluNetwork
-    >>> from nsad.solvers.network.normal_form import normal_form
-    >>> net = ReluNetwork([[[1, -1], [0, 1], [0, -1]], [[1, 1, -1]], [[1]]])   # relu(max(x1, x2))
-    >>> str(lattice_of_normal_form(normal_form(net)))
-    'max(x2, x1, 0)'
-    """
-    n, K = nf.n_inputs, nf.n_units
-    budget = 4 * (n + K) + 1000 if max_nodes is None else int(max_nodes)
-    R = nf.rows
-    ptr, col, val = R.indptr.tolist(), R.indices.tolist(), R.data.tolist()
-    unit_row = [dict(zip(col[ptr[u]:ptr[u + 1]], val[ptr[u]:ptr[u + 1]])) for u in range(K)]
-    b = ProgramBuilder(n)
-    memo: dict[tuple, tuple | None] = {}  # combination -> operand (weight, id), or None for 0
-    shape: dict[int, tuple] = {}  # max/min node -> (kind, operands, zero), for flattening
-    nodes = 0
-
-    def key(d: dict) -> tuple:
-        return tuple(sorted((v, c) for v, c in d.items() if c))
-
-    def leaf(k: tuple):
-        nonlocal nodes
-        if not k:
-            return None
-        if len(k) == 1:
-            v, c = k[0]
-            return (c, v)
-        g = math.gcd(*[abs(c) for _, c in k])
-        nodes += 1
-        return (g, b.sum([(c // g, v) for v, c in k]))
-
-    root = key({int(j): int(w) for j, w in nf.output_terms()})
-    stack = [root]
-    while stack:
-        k = stack[-1]
-        if k in memo:
-            stack.pop()
-            continue
-        top = max((v for v, _ in k if v >= n), default=None)
-        if top is None:
-            memo[k] = leaf(k)
-            stack.pop()
-            continue
-        d = dict(k)
-        c = d.pop(top)
-        rest = key(d)
-        for v, w in unit_row[top - n].items():
-            d[v] = d.get(v, 0) + c * w
-        shifted = key(d)
-        todo = [x for x in (shifted, rest) if x not in memo]
-        if todo:
-            stack.extend(todo)
-            continue
-        stack.pop()
-        ops, zero = [], False
-        for x in (shifted, rest):
-            o = memo[x]
-            if o is None:
-                zero = True
-            else:
-                ops.append(o)
-        if any(abs(w) >= INT64_SAFE for w, _ in ops):
-            return None
-        nodes += 1
-        if nodes > budget:
-            return None
-        kind = MAX if c > 0 else MIN
-        flat, seen = [], set()
-        for o in ops:  # lattice algebra: max(max(a, b), c) = max(a, b, c), likewise min
-            inner = shape.get(o[1]) if o[0] == 1 else None
-            if inner is not None and inner[0] == kind:
-                zero = zero or inner[2]
-                parts = inner[1]
-            else:
-                parts = (o,)
-            for q in parts:
-                if q not in seen:
-                    seen.add(q)
-                    flat.append(q)
-        if not flat:
-            memo[k] = None
-        elif len(flat) == 1 and not zero:
-            memo[k] = flat[0]
-        else:
-            node = (b.max if kind == MAX else b.min)(flat, zero=zero)
-            shape[node] = (kind, tuple(flat), zero)
-            memo[k] = (1, node)
-    out = memo[root]
-    scale = Fraction(1) / nf.factor
-    if out is None:
-        return b.build(b.sum([]), scale=scale)
-    w, node = out
-    if w == 1 and node >= n:
-        return b.build(node, scale=scale)
-    return b.build(b.sum([(w, node)]), scale=scale)
 
 
 # ------------------------------------------------------------------------------------------------

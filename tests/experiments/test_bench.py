@@ -38,9 +38,12 @@ def test_bench_functions(tmp_path):
     assert {r["formula"] for r in rows if r["name"].startswith("uuf")} == {"unsat"}
     assert all(r["certificate_ok"] for r in rows if r["network"] == "two-subgradients")
     for r in rows:
-        assert set(r["breakdown"]) == {"load", "normal_form", "lattice", "simplify", "certify_class", "encode", "solve", "certify"}
-        assert r["network_seconds"] >= r["breakdown"]["load"] > 0
+        assert set(r["breakdown"]) == {"load", "normal_form", "lattice", "simplify", "certify_class", "axis", "encode",
+                                       "solve", "certify", "certify_check", "json", "other"}
+        assert r["network_seconds"] >= r["breakdown"]["load"] > 0 and r["breakdown"]["json"] > 0
         assert (r["breakdown"]["certify"] is not None) == (r["network"] == "two-subgradients")
+        assert r["breakdown"]["other"] == pytest.approx(r["network_seconds"] - sum(
+            v for k, v in r["breakdown"].items() if v is not None and k != "other"))
     summary = summarize(rows)
     assert {(s["n"], s["method"]) for s in summary} == {(n, m) for n in (10, 20, 50) for m in ("sat-grid", "cpsat-grid")}
     s50 = next(s for s in summary if s["n"] == 50 and s["method"] == "sat-grid")

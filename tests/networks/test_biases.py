@@ -106,14 +106,19 @@ def test_dyadic_fraction_biases_are_kept_exactly():
 def test_npz_round_trip_and_members(tmp_path):
     net = ReluNetwork([[[1.0], [1.0]], [[1, 1]]], biases=[[-1, 0.5], [2]])
     p = str(tmp_path / "b.npz")
-    net.save(p)
+    net.save(p, layout="layers")
     with np.load(p) as z:
         assert {"b1", "b2"} <= set(z.files) and z["b1"].tolist() == [-1.0, 0.5] and z["b2"].dtype == np.int64
     assert ReluNetwork.load(p) == net
     free = str(tmp_path / "f.npz")
-    ReluNetwork([[[1]]]).save(free)
+    ReluNetwork([[[1]]]).save(free, layout="layers")
     with np.load(free) as z:
         assert not any(f.startswith("b") for f in z.files)
+    net.save(p)  # the packed layout
+    assert ReluNetwork.load(p) == net
+    with np.load(p) as z:
+        assert z["bias_float"].tolist() == [-1.0, 0.5] and z["bias_int"].tolist() == [2]
+        assert z["kinds"].tolist() == [[0, 1], [0, 0]]   # integral weights are int64, b1 is float
 
 
 def _rewrite(path, **changes):
@@ -130,7 +135,7 @@ def _rewrite(path, **changes):
 
 def test_npz_bias_members_are_checked(tmp_path):
     p = str(tmp_path / "b.npz")
-    ReluNetwork([[[1.0], [1.0]], [[1, 1]]], biases=[[-1, 0.5], [2]]).save(p)
+    ReluNetwork([[[1.0], [1.0]], [[1, 1]]], biases=[[-1, 0.5], [2]]).save(p, layout="layers")
     _rewrite(p, b2=None)  # a missing b{k} reads as zeros
     assert ReluNetwork.load(p).bias_vectors()[1].tolist() == [0]
     _rewrite(p, b1=np.array([1.0, 2.0, 3.0]))

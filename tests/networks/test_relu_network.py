@@ -172,15 +172,80 @@ def test_save_load_round_trip_and_layout(tmp_path):
     for _ in range(5):
         net = random_int_net(rng)
         p = tmp_path / "n.npz"
-        net.save(p)
+        net.save(p, layout="layers")
         assert ReluNetwork.load(p) == net
         with np.load(p, allow_pickle=False) as z:
             assert int(z["n_layers"]) == net.depth
             assert set(z.files) == {"n_layers"} | {f"M{k}_{q}" for k in range(1, net.depth + 1)
                                                    for q in ("data", "indices", "indptr", "shape")}
-    frac = ReluNetwork([np.array([[0.5, -1.25]])])
-    frac.save(tmp_path / "f.npz")
-    assert ReluNetwork.load(tmp_path / "f.npz") == frac
+        net.save(p)  # packed: the same members whatever the depth
+        assert ReluNetwork.load(p) == net
+        with np.load(p, allow_pickle=False) as z:
+            assert set(z.files) == {"nsad_packed", "shapes", "kinds", "indptr", "indices", "data_int",
+                                    "data_float", "bias_int", "bias_float"}
+            assert z["nsad_packed"].tolist() == [1, net.depth, 0]
+            assert z["shapes"].tolist() == [list(M.shape) for M in net.matrices]
+    frac = ReluNetwork([np.array([[0.5, -1.25]]), np.array([[2]])])
+    for layout in ("packed", "layers"):
+        frac.save(tmp_path / "f.npz", layout=layout)
+        assert ReluNetwork.load(tmp_path / "f.npz") == frac
+    with pytest.raises(NetworkError, match="unknown network file layout"):
+        frac.save(tmp_path / "g.npz", layout="zip")
+
+
+def test_the_packed_layout_is_read_from_one_buffer_and_compressed_copies_too(tmp_path):
+    """Files numpy re-saves (compressed or not, any member order) read the same."""
+    net = ReluNetwork([[[1, -1], [2, 0]], [[0.5, 1]], [[3]]], biases=[[1, 0], [0.25], [-2]])
+    p = tmp_path / "n.npz"
+    net.save(p, provenance={"family": "test"})
+    with np.load(p, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in reversed(z.files)}
+    for compressed in (False, True):
+        q = tmp_path / f"c{compressed}.npz"
+        (np.savez_compressed if compressed else np.savez)(q, **arrays)
+        assert ReluNetwork.load(q) == net
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"nsad_packed": np.array([2, 2, 0])}, "version 2 is not supported"),
+    ({"nsad_packed": np.array([1, 0, 0])}, "out of range"),
+    ({"shapes": np.array([[2, 1]])}, "must be 2 x 2 integers"),
+    ({"shapes": np.array([[2, 0], [1, 2]])}, "below 1"),
+    ({"kinds": np.array([[0, 0], [2, 0]])}, "'kinds' must hold"),
+    ({"indptr": np.array([0, 1, 2, 0])}, "'indptr' has 4 entries, expected 5"),
+    ({"indptr": np.array([0, 1, 5, 0, 2])}, "row pointer|does not fit"),
+    ({"data_int": np.array([1, 1, 1])}, "hold 3 weights"),
+    ({"data_float": np.array([1.0])}, "hold 5 weights"),
+    ({"indices": np.array([0, 0, 1, 0.0])}, "kind 'iu'"),
+    ({"indices": np.array([0, 7, 0, 1])}, "column index outside"),
+    ({"bias_int": np.array([1])}, "bias arrays hold 1 entries, expected 0"),
+    ({"data_int": None}, "missing array 'data_int'"),
+])
+def test_packed_files_that_lie_are_refused_in_one_line(tmp_path, change, message):
+    p = tmp_path / "n.npz"
+    ReluNetwork([[[1], [-1]], [[1, 1]]]).save(p)
+    with np.load(p, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    for k, v in change.items():
+        if v is None:
+            arrays.pop(k)
+        else:
+            arrays[k] = v
+    _write_npz(p, **arrays)
+    with pytest.raises(NetworkError, match=message):
+        ReluNetwork.load(p)
+
+
+def test_packed_files_obey_the_limits(tmp_path):
+    from nsad.errors import LimitError
+    from nsad.limits import Limits
+
+    p = tmp_path / "n.npz"
+    ReluNetwork([[[1, 0, 2], [-1, 1, 0]], [[1, 1]], [[2]]]).save(p)
+    for lim, name in ((Limits(max_depth=2), "max_depth"), (Limits(max_layer_width=2), "max_layer_width"),
+                      (Limits(max_units=2), "max_units"), (Limits(max_nnz=5), "max_nnz")):
+        with pytest.raises(LimitError, match=name):
+            ReluNetwork.load(p, limits=lim)
 
 
 def _write_npz(path, **arrays):

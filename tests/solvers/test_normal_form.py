@@ -22,7 +22,8 @@ from nsad.networks.disguise import disguise
 from nsad.reductions.sat_to_relu import reduce
 from nsad.solvers import decide_network, solve_formula
 from nsad.solvers.network.normal_form import layered_form, normal_form
-from nsad.solvers.network.simplify import certify, lattice_of_normal_form
+from nsad.solvers.network.lattice import lattice_of_normal_form, lattice_of_normal_form_reference
+from nsad.solvers.network.simplify import certify
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -212,3 +213,58 @@ def test_the_portfolio_never_contradicts_exact_enumeration(net):
         assert tuple(map(Fraction, v.element)) == tuple(map(Fraction, truth.element))
     else:
         assert check(net, v.certificate)
+
+
+def _same_program_function(p, q, n, rng):
+    """Two programs agree: same certified class, same values on the grid (n <= 3) and random points."""
+    assert (p is None) == (q is None)
+    if p is None:
+        return
+    assert (certify(p) is None) == (certify(q) is None)
+    if certify(p) is not None:
+        assert certify(p).kind == certify(q).kind
+    for x in _points(n, rng, 8):
+        assert p.evaluate_exact(x) == q.evaluate_exact(x)
+
+
+@SETTINGS
+@given(networks(), st.integers(0, 2**31))
+def test_the_vectorised_lattice_reading_matches_the_reference(net, seed):
+    """The vectorised elimination computes what the per-unit reference computes, class included."""
+    nf = normal_form(net)
+    _same_program_function(lattice_of_normal_form(nf), lattice_of_normal_form_reference(nf), net.n_inputs,
+                           np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("kinds", [None, INVERTED, ["min-sign-fact"], ["negate-unit", "permute"]])
+def test_the_vectorised_lattice_reading_matches_the_reference_on_disguised_reductions(kinds):
+    from nsad.solvers.network.encode_cnf import encode_grid_cnf
+
+    rng = np.random.default_rng(1)
+    for index in range(3):
+        net = reduce(random_ksat(12, ratio=4.26, seed=5, index=index))
+        mats = list(net.matrices) if kinds is None else disguise(list(net.matrices), index, kinds=kinds)[0]
+        nf = normal_form(ReluNetwork(mats))
+        p, q = lattice_of_normal_form(nf), lattice_of_normal_form_reference(nf)
+        _same_program_function(p, q, 12, rng)
+        if p is not None and certify(p) is not None and certify(p).kind == "relu-lattice":
+            a = sorted(map(sorted, encode_grid_cnf(p, certify(p)).clauses))
+            assert a == sorted(map(sorted, encode_grid_cnf(q, certify(q)).clauses))
+
+
+def test_the_encoding_of_a_reduction_keeps_the_formula_s_clause_order():
+    """The clauses read off the normal form of a reduction network come in the formula's order (the
+    network's unit order), not in an order of hashes: the formula's clauses with some repeats left out."""
+    from nsad.reductions.sat_to_relu import clean
+    from nsad.solvers.network.encode_cnf import encode_grid_cnf
+    from nsad.solvers.network.grid import prepare
+
+    for index in range(6):
+        cnf = random_ksat(40, ratio=4.26, seed=2, index=index)
+        prep = prepare(reduce(cnf))
+        assert prep.stats["path"] == "normal-form"
+        got = [tuple(sorted(c)) for c in encode_grid_cnf(prep.program, prep.grid).clauses]
+        want = [tuple(sorted(c)) for c in clean(cnf).clauses]
+        assert set(got) == set(want)
+        it = iter(want)
+        assert all(any(c == w for w in it) for c in got)   # got is a subsequence of want
