@@ -44,9 +44,10 @@ COMMANDS = (
     "report",
     "results",
     "limits",
+    "list",
 )
 
-_INPUT_ATTRS = ("formula", "network", "source", "spec", "suite", "db")
+_INPUT_ATTRS = ("file", "formula", "network", "verdict", "spec", "db")
 
 
 def _version() -> str:
@@ -56,10 +57,11 @@ def _version() -> str:
 
 
 def _add_limit_options(parser: argparse.ArgumentParser, dest: str, top: bool) -> None:
-    parser.add_argument("--limit", action="append", dest=dest, default=[] if top else argparse.SUPPRESS,
-                        metavar="NAME=VALUE",
-                        help="set a resource limit for this command (repeatable; VALUE an integer such as 1e7, "
-                        "64Mi, 2G, or 'off'); nsad limits lists them")
+    if "--limit" not in parser._option_string_actions:  # (bench fallback's own --limit also takes NAME=VALUE)
+        parser.add_argument("--limit", action="append", dest=dest, default=[] if top else argparse.SUPPRESS,
+                            metavar="NAME=VALUE",
+                            help="set a resource limit for this command (repeatable; VALUE an integer such as 1e7, "
+                            "64Mi, 2G, or 'off'); nsad limits lists them")
     parser.add_argument("--no-limits", action="store_true", dest=f"{dest}_off",
                         default=False if top else argparse.SUPPRESS, help="lift every resource limit")
 
@@ -119,7 +121,7 @@ def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.Arg
     for p in _subparsers(parser):
         if p.epilog is None:
             p.epilog = EXIT_CODES_EPILOG
-        if "--limit" not in p._option_string_actions:
+        if "--no-limits" not in p._option_string_actions:
             _add_limit_options(p, "limit_sub", False)
     return parser
 

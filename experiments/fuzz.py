@@ -621,7 +621,7 @@ def _cli_toml(path: str, work: str) -> list[str]:
 
 
 def _cli_manifest(path: str, work: str) -> list[str]:
-    return ["export", "vnncomp", "--suite", os.path.dirname(path), "--out", os.path.join(work, "vnncomp"), "--force"]
+    return ["export", "vnncomp", os.path.dirname(path), "--out", os.path.join(work, "vnncomp"), "--force"]
 
 
 def _cli_verdict(path: str, work: str) -> list[str]:

@@ -47,10 +47,10 @@ def build_report(db: str, out_dir: str) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    os.makedirs(out_dir, exist_ok=True)
-    with ResultStore(db, readonly=True) as store:
+    with ResultStore(db, readonly=True) as store:  # a missing or foreign database fails before out_dir exists
         tables = store.tables()
         rows = list(store.rows("verify")) if "verify" in tables else []
+    os.makedirs(out_dir, exist_ok=True)
     written: list[str] = []
     md = ["# nsad report\n", f"Database: `{db}`; {len(rows)} verification rows.\n"]
 
@@ -69,7 +69,13 @@ def build_report(db: str, out_dir: str) -> dict:
 
     # ---- phase transition -------------------------------------------------------------------------
     by_n_ratio = defaultdict(list)
-    for r in rows:
+    # one experiment per curve: scale's grid when the store has one, else verify's (never mixed: their
+    # ratio grids differ, 4.25 vs 4.26), and never the user's own files (family "file")
+    generated = [r for r in rows if r.get("family") != "file"]
+    phase_experiment = "scale" if any(r.get("experiment") == "scale" for r in generated) else "verify"
+    for r in generated:
+        if r.get("experiment", "verify") != phase_experiment:
+            continue
         if r["ratio"] is not None and r["formula_answer"] in ("sat", "unsat"):
             by_n_ratio[(r["n"], r["ratio"])].append(r)
     ratios_per_n = defaultdict(set)
@@ -78,7 +84,7 @@ def build_report(db: str, out_dir: str) -> dict:
     phase_ns = sorted(n for n, rs in ratios_per_n.items() if len(rs) >= 3)
     if phase_ns:
         fig, ax = plt.subplots(figsize=(6.5, 4))
-        md += ["## Phase transition\n", "| n | ratio | formulas | SAT fraction | two-subgradient fraction |",
+        md += ["## Phase transition\n", f"Rows of the {phase_experiment!r} experiment only.\n", "| n | ratio | formulas | SAT fraction | two-subgradient fraction |",
                "|---|---|---|---|---|"]
         for c, n in enumerate(phase_ns):
             xs = sorted(ratios_per_n[n])
@@ -96,7 +102,7 @@ def build_report(db: str, out_dir: str) -> dict:
         ax.axvline(4.26, color="gray", lw=0.8, ls=":")
         ax.set_xlabel("clauses / variables")
         ax.set_ylabel("fraction")
-        ax.set_title("Phase transition: formula side vs network side")
+        ax.set_title(f"Phase transition ({phase_experiment} rows): formula side vs network side")
         ax.legend(fontsize=7)
         written += _save(fig, out_dir, "phase_transition")
         plt.close(fig)

@@ -2,12 +2,12 @@
 
 Protocol.
 
-* **Phase transition** (``--ratios``): for every n in ``--n`` and every clause ratio in ``--ratios``
+* **Phase transition** (``--ratio``): for every n in ``--n`` and every clause ratio in ``--ratio``
   (default 3.0, 3.25, ..., 5.5), ``--count`` uniform random 3-SAT formulas (the i-th drawn from
   ``SeedSequence([seed, i])``). Each is reduced and decided on the network side (two subgradients or
   not) and on the formula side (SAT or not); the fraction of positive answers per side and ratio is
   the phase-transition curve. The two curves must coincide formula by formula (checked per row).
-* **Time versus n**: for every network method in ``--methods``, the same formulas are decided; the
+* **Time versus n**: for every network method in ``--method``, the same formulas are decided; the
   report shows the median and quartiles of the wall-clock time per method and n on a log scale, and
   the fitted growth rate ``exp(b)`` of ``median time ~ exp(a + b n)`` per method.
 

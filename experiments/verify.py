@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -60,11 +61,16 @@ class VerifyTask:
     time_limit: float | None = None
     experiment: str = "verify"
     proofs: bool = False
+    file: str | None = None
+    file_sha256: str | None = None
 
     @property
     def key(self) -> str:
         spec = asdict(self)
         spec.pop("time_limit")
+        for name in ("file", "file_sha256"):  # absent from the keys of generated formulas (older rows resume)
+            if spec[name] is None:
+                spec.pop(name)
         blob = json.dumps(spec, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
@@ -147,8 +153,49 @@ def expand_grid(ns: Iterable[int], ratios: Iterable[float], count: int, seed: in
     return tasks
 
 
+def expand_files(files: Sequence[str], *, methods: Iterable | None = None, solver="cadical195", time_limit=None,
+                 seed: int = 0, experiment: str = "verify", proofs: bool = False, limits=None) -> list[VerifyTask]:
+    """One task per (DIMACS file, network method): the user's own formulas instead of generated
+    ones (family ``"file"``; ``ratio`` is the file's m / n, rounded to 2 decimals for the table). Each
+    file is read once here (the readers' limits apply), and its bytes' SHA-256 joins the task key,
+    so an edited file is recomputed on resume.
+
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "f.cnf"); _ = open(p, "w").write("p cnf 2 2\\n1 2 0\\n-1 0\\n")
+    >>> [(t.family, t.n, t.m, t.ratio) for t in expand_files([p])]
+    [('file', 2, 2, 1.0)]
+    """
+    from nsad import limits as _limits
+    from nsad.instances import read_dimacs
+    from nsad.solvers import FORMULA_SOLVERS
+    from nsad.solvers.network.table import DECIDERS, DEFAULT_NETWORK_METHOD
+
+    meths = [DECIDERS.canonical(m or DEFAULT_NETWORK_METHOD) for m in (list(methods) if methods else [None])]
+    solver = FORMULA_SOLVERS.canonical(solver)
+    _limits.check("max_grid_tasks", len(files) * len(meths), f"{len(files)} files x {len(meths)} methods",
+                  limits=limits)
+    tasks = []
+    for i, path in enumerate(files):
+        cnf = read_dimacs(path)
+        with open(path, "rb") as fh:
+            digest = hashlib.sha256(fh.read()).hexdigest()
+        ratio = round(cnf.num_clauses / cnf.num_vars, 2) if cnf.num_vars else None
+        k = int((cnf.offsets[1:] - cnf.offsets[:-1]).max()) if cnf.num_clauses else 0  # the longest clause
+        for meth in meths:
+            tasks.append(VerifyTask(run_seed=seed, index=i, n=cnf.num_vars, ratio=ratio, m=cnf.num_clauses, k=k,
+                                    family="file", method=meth, solver=solver, time_limit=time_limit,
+                                    experiment=experiment, proofs=proofs, file=os.path.abspath(path),
+                                    file_sha256=digest))
+    return tasks
+
+
 def instance(task: VerifyTask):
     from nsad.instances import GENERATORS
+
+    if task.file is not None:
+        from nsad.instances import read_dimacs
+
+        return read_dimacs(task.file)
 
     gen = GENERATORS[task.family]
     return gen(task.n, m=task.m, ratio=task.ratio if task.m is None else None, k=task.k, seed=task.run_seed,
@@ -180,7 +227,7 @@ def run_task(task: VerifyTask) -> dict:
     row: dict = {"key": task.key, "experiment": task.experiment, "run_seed": task.run_seed, "idx": task.index,
                  "family": task.family,
                  "n": task.n, "ratio": task.ratio, "k": task.k, "solver": task.solver}
-    details: dict = {}
+    details: dict = {"file": task.file} if task.file is not None else {}
     try:
         cnf = instance(task)
         row.update(m=cnf.num_clauses, sha256=cnf_sha256(cnf))
@@ -374,7 +421,7 @@ class Summary:
                 f"({t['network_proofs_failed']} failed)")
         elif t["unsat"] or t["singleton"]:
             lines.append(f"UNSAT answers not proof-checked: {t['unsat']} formula-side and {t['singleton']} "
-                         f"network-side are the solvers' word (--proofs checks their DRUP proofs)")
+                         f"network-side are the solvers' word (--proof checks their DRUP proofs)")
         if t["errors"]:
             lines.append(f"errors: {t['errors']} tasks crashed (see the error column of their rows)")
         code = self.exit_code()

@@ -142,9 +142,62 @@ def _prepare_out(out: str, force: bool) -> None:
                               f"refusing to replace it")
 
 
+def input_records(inputs, *, label_solver: str = "cadical195", time_limit: float | None = None,
+                  limits=None) -> list[tuple[str, dict]]:
+    """``(source path, record)`` per formula of ``inputs``: a suite folder (its ``manifest.json``
+    gives the records), or DIMACS files and folders of them without a manifest. Formulas without a
+    manifest record get ``family "file"``, their ``n``, ``m`` and ``sha256``. Every formula whose
+    expected answer no manifest gives (no record, or ``expected: null``) is labelled by
+    ``label_solver`` (``"unknown"`` past ``time_limit`` stays null); ``expected_by`` says where each
+    label came from (``"manifest"`` or the solver's name).
+
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp(); _ = open(os.path.join(d, "a.cnf"), "w").write("p cnf 1 2\\n1 0\\n-1 0\\n")
+    >>> [(os.path.basename(src), r["expected"], r["expected_by"]) for src, r in input_records([d])]
+    [('a.cnf', 'unsat', 'cadical195')]
+    """
+    from nsad.instances import read_dimacs
+    from nsad.solvers import FORMULA_SOLVERS, solve_formula
+
+    paths = [os.fspath(inputs)] if isinstance(inputs, (str, os.PathLike)) else [os.fspath(p) for p in inputs]
+    out: list[tuple[str, dict]] = []
+    loose: list[str] = []
+    for path in paths:
+        if os.path.isdir(path) and os.path.isfile(os.path.join(path, "manifest.json")):
+            for rec in read_suite_manifest(path, limits=limits):
+                out.append((os.path.join(path, rec["file"]), {**rec, "expected_by": "manifest"}))
+        elif os.path.isdir(path):
+            found = sorted(f for f in os.listdir(path) if f.lower().endswith(_SUFFIXES)
+                           and os.path.isfile(os.path.join(path, f)))
+            if not found:
+                raise VnncompError(f"{path}: no DIMACS files (*.cnf, *.cnf.gz, *.dimacs) and no manifest.json")
+            loose.extend(os.path.join(path, f) for f in found)
+        elif os.path.isfile(path):
+            loose.append(path)
+        else:
+            raise VnncompError(f"{path}: no such file or folder")
+    solver = FORMULA_SOLVERS.canonical(label_solver)
+    for src in loose:
+        with open(src, "rb") as fh:
+            digest = hashlib.sha256(fh.read()).hexdigest()
+        cnf = read_dimacs(src)
+        out.append((src, {"file": os.path.basename(src), "family": "file", "parameters": {}, "seed": None,
+                          "n": cnf.num_vars, "m": cnf.num_clauses, "sha256": digest, "expected": None}))
+    _limits.check("max_records", len(out), f"{len(out)} formulas", limits=limits)
+    for src, rec in out:  # the labels no manifest gives: the solver's answers
+        if rec.get("expected") is None:
+            v = solve_formula(read_dimacs(src), solver=solver, time_limit=time_limit)
+            rec.update(expected=v.answer if v.answer in ("sat", "unsat") else None, expected_by=solver)
+    return out
+
+
 def build_vnncomp(suite_dir, out_dir, *, timeout: float = DEFAULT_TIMEOUT, threshold=Fraction(1, 2),
-                  dtype=None, force: bool = False, progress: bool = False) -> list[dict]:
+                  dtype=None, force: bool = False, progress: bool = False, label_solver: str = "cadical195") -> list[dict]:
     """Write the VNN-COMP folder of a suite (module docstring); returns the output manifest records.
+
+    ``suite_dir``: a suite folder, or DIMACS files and folders of them (a list): see
+    :func:`input_records`, whose ``label_solver`` labels formulas that no manifest labels (within
+    ``timeout`` seconds each).
 
     ``timeout``: the per-instance time limit written to ``instances.csv`` (seconds, > 0);
     ``threshold``: ``t`` of the property (``reductions.vnnlib.reduction_property``); ``dtype``: ONNX
@@ -168,7 +221,6 @@ def build_vnncomp(suite_dir, out_dir, *, timeout: float = DEFAULT_TIMEOUT, thres
     from nsad.reductions.vnnlib import decimal, exact_number, reduction_property, write_vnnlib
 
     _require_onnx()
-    suite = os.fspath(suite_dir)
     out = os.path.abspath(os.fspath(out_dir))
     try:
         timeout = float(timeout)
@@ -178,15 +230,18 @@ def build_vnncomp(suite_dir, out_dir, *, timeout: float = DEFAULT_TIMEOUT, thres
         raise VnncompError(f"timeout must be a positive number of seconds, got {timeout!r}")
     t = exact_number(threshold, "threshold")
     reduction_property(1, t)  # validates t in (0, 1] with a finite decimal expansion
-    records = read_suite_manifest(suite)
+    entries = input_records(suite_dir, label_solver=label_solver, time_limit=timeout)
+    records = [rec for _src, rec in entries]
     names: dict[str, str] = {}
     for rec in records:
         name = instance_name(rec["file"])
         if name in names:
             raise VnncompError(f"files {names[name]!r} and {rec['file']!r} both map to instance name {name!r}")
         names[name] = rec["file"]
-    if os.path.realpath(out) == os.path.realpath(suite):
-        raise VnncompError("the output folder must differ from the suite folder")
+    inputs = [suite_dir] if isinstance(suite_dir, (str, os.PathLike)) else list(suite_dir)
+    for src in [os.path.dirname(src) for src, _rec in entries] + [os.fspath(p) for p in inputs]:
+        if os.path.realpath(src) == os.path.realpath(out):
+            raise VnncompError("the output folder must differ from the suite folder")
     _prepare_out(out, force)
     parent = os.path.dirname(out)
     if not os.path.isdir(parent):
@@ -199,8 +254,7 @@ def build_vnncomp(suite_dir, out_dir, *, timeout: float = DEFAULT_TIMEOUT, thres
         from nsad.experiments.progress import Progress
 
         with Progress(len(records), "export vnncomp", enabled=progress) as bar:
-            for rec, name in zip(records, names):
-                src = os.path.join(suite, rec["file"])
+            for (src, rec), name in zip(entries, names):
                 if not os.path.isfile(src):
                     raise VnncompError(f"{src}: listed in the manifest but missing")
                 with open(src, "rb") as fh:

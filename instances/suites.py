@@ -88,6 +88,7 @@ from .generators import GENERATORS, FormulaSize, check_formula_size, formula_siz
 from .to3cnf import to_3cnf
 
 __all__ = [
+    "families",
     "SuiteError",
     "SuiteTask",
     "THRESHOLD_RATIOS",
@@ -139,6 +140,17 @@ def _generators() -> dict[str, Callable[..., Cnf]]:
     table.update(GENERATORS)  # the core package's registry wins if it ever registers the same name
     table[THRESHOLD_SWEEP] = random_ksat
     return table
+
+
+def families() -> dict[str, tuple[str, ...]]:
+    """Every family name a spec may use (``nsad list families``), with its aliases.
+
+    >>> "pigeonhole" in families() and "threshold-sweep" in families()
+    True
+    """
+    aliases = _aliases()
+    return {name: tuple(sorted(a for a, target in aliases.items() if target == name and a != name))
+            for name in _generators()}
 
 
 def _aliases() -> dict[str, str]:

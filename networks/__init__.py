@@ -6,8 +6,8 @@ This package depends on nothing else in the project (the nonsmooth AD engine is 
 * :class:`ReluNetwork`, :class:`Certificate`, :func:`check` — the network value and exact checking.
 """
 
-from nsad.networks.certificate import Certificate, CheckResult, check, read_certificate
+from nsad.networks.certificate import Certificate, CheckResult, certificate_of, check, read_certificate
 from nsad.networks.relu_network import Linearization, NetworkError, ReluNetwork, read_provenance
 
-__all__ = ["Certificate", "CheckResult", "Linearization", "NetworkError", "ReluNetwork", "check", "read_certificate",
+__all__ = ["Certificate", "CheckResult", "certificate_of", "Linearization", "NetworkError", "ReluNetwork", "check", "read_certificate",
            "read_provenance"]

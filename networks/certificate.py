@@ -124,6 +124,13 @@ def read_certificate(path, *, limits=None) -> Certificate:
     name = os.fspath(path)
     lim = _limits.resolve(limits)
     obj = _limits.load_json(name, lim, error=NetworkError, what="the verdict file")
+    return certificate_of(obj, name, limits=lim)
+
+
+def certificate_of(obj, name: str = "<verdict>", *, limits=None) -> Certificate:
+    """The certificate of a parsed verdict object (see :func:`read_certificate`); ``name`` names the
+    file in errors."""
+    lim = _limits.resolve(limits)
     if isinstance(obj, dict) and "certificate" in obj and obj["certificate"] is None:
         raise NetworkError(f"{name}: the 'certificate' is null (the verdict carried none)")
     inner = obj.get("certificate", obj) if isinstance(obj, dict) else obj
@@ -153,6 +160,13 @@ class CheckResult:
         return self.ok
 
 
+def _same(a, b) -> bool:
+    """Two vectors of exact numbers are equal (ints compared directly, anything else as Fractions)."""
+    if all(type(v) is int for v in a) and all(type(v) is int for v in b):
+        return tuple(a) == tuple(b)
+    return tuple(map(Fraction, a)) == tuple(map(Fraction, b))
+
+
 def check(net: ReluNetwork, cert: Certificate) -> CheckResult:
     """Exactly check a two-subgradient certificate; the reason says why it fails.
 
@@ -166,13 +180,13 @@ def check(net: ReluNetwork, cert: Certificate) -> CheckResult:
     for i, (p, g) in enumerate(zip(cert.points, cert.gradients), start=1):
         if len(p) != n or len(g) != n:
             return CheckResult(False, f"point {i} or its gradient does not have {n} coordinates")
-    if tuple(map(Fraction, cert.gradients[0])) == tuple(map(Fraction, cert.gradients[1])):
+    if _same(cert.gradients[0], cert.gradients[1]):
         return CheckResult(False, "the two gradients are equal, so they prove nothing")
     for i, (p, g) in enumerate(zip(cert.points, cert.gradients), start=1):
         lin = net.linearize(p)
         if lin.gradient is None:
             return CheckResult(False, f"point {i} is not generic: {lin.reason}")
-        if tuple(map(Fraction, lin.gradient)) != tuple(map(Fraction, g)):
+        if not _same(lin.gradient, g):
             j = next(j for j, (a, b) in enumerate(zip(lin.gradient, g)) if Fraction(a) != Fraction(b))
             return CheckResult(
                 False, f"gradient {i} is wrong at coordinate {j}: stated {g[j]}, exact {lin.gradient[j]}"

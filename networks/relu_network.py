@@ -569,7 +569,7 @@ class ReluNetwork:
     array([3., 2.])
     """
 
-    __slots__ = ("_matrices", "_biases", "_int_cache", "_hom_cache", "_out_cache", "__weakref__")
+    __slots__ = ("_matrices", "_biases", "_int_cache", "_hom_cache", "_bwd_cache", "_out_cache", "__weakref__")
 
     def __init__(self, matrices: Iterable, biases: Iterable | None = None):
         mats = list(matrices)
@@ -597,6 +597,7 @@ class ReluNetwork:
         object.__setattr__(self, "_biases", bs)
         object.__setattr__(self, "_int_cache", None)
         object.__setattr__(self, "_hom_cache", None)
+        object.__setattr__(self, "_bwd_cache", None)
         object.__setattr__(self, "_out_cache", {})
 
     # -- immutability -----------------------------------------------------------------------------
@@ -804,6 +805,58 @@ class ReluNetwork:
             object.__setattr__(self, "_int_cache", (tuple(layers), scale, row_abs))
         return self._int_cache
 
+    def _linearize_backward(self, layers, scale, row_abs, h, hb: int, q: int):
+        """The scalar case of :meth:`linearize` by reverse mode: one exact forward pass of values,
+        then one backward sweep of int64 products that carries the output's gradient and the gradient
+        of every pre-activation that is 0 at ``x`` (a few rows, where the forward method carries ``n``
+        columns per unit). ``x`` is generic iff those gradients all vanish (each such unit is then
+        locally constant, hence inactive); the output's gradient is then ``F``'s. Returns None (the
+        forward method decides) at a kink, for object arithmetic, or when a bound says int64 could
+        overflow."""
+        if h.dtype == object:
+            return None
+        L = len(layers)
+        masks, zeros = [], []
+        for k, N in enumerate(layers):
+            if N.data.dtype == object or row_abs[k] * hb >= INT64_SAFE:
+                return None
+            z = N @ h
+            hb *= row_abs[k]
+            if k == L - 1:
+                break
+            active = z > 0
+            masks.append(active)
+            zeros.append(np.flatnonzero((z == 0) & (np.diff(N.indptr) > 0)))
+            h = np.where(active, z, 0)
+        # G: row 0 the output's gradient, then one row per pre-activation that is 0 at x (added at its
+        # layer as a unit row over that layer's pre-activations), carried down to the inputs
+        transposes = self._bwd_cache
+        if transposes is None:   # per layer: N_k^T as CSR and the largest column sum of |N_k|
+            transposes = [(sp.csr_array(N.T), float(np.bincount(N.indices, weights=np.abs(N.data).astype(np.float64),
+                                                                  minlength=N.shape[1]).max(initial=0.0)))
+                          for N in layers]
+            object.__setattr__(self, "_bwd_cache", transposes)
+        G = layers[-1].toarray().astype(np.int64)
+        gb = float(np.abs(G).max()) if G.size else 0.0
+        for k in range(L - 2, -1, -1):
+            NT, col_abs = transposes[k]
+            G = G * masks[k][None, :]
+            if zeros[k].size:
+                E = np.zeros((zeros[k].size, G.shape[1]), dtype=np.int64)
+                E[np.arange(zeros[k].size), zeros[k]] = 1
+                G = np.vstack([G, E])
+                gb = max(gb, 1.0)
+            gb *= col_abs
+            if gb * (1 + 1e-9) + 1 >= INT64_SAFE:
+                return None
+            G = (NT @ G.T).T
+        if G.shape[0] > 1 and np.any(G[1:]):
+            return None   # a pre-activation at 0 that moves: a kink (the forward method names it)
+        value = self._exact(Fraction(int(z[0])) * scale / q)
+        g = G[0].tolist()
+        grad = tuple(g) if scale == 1 else tuple(self._exact(Fraction(int(v)) * scale) for v in g)
+        return Linearization(value, grad, None)
+
     @staticmethod
     def _spmv_exact(N, h: np.ndarray, h_bound: int, row_abs: int) -> np.ndarray:
         """Exact ``N @ h`` for integer ``N`` and integer vector/matrix ``h`` (int64 or object)."""
@@ -827,6 +880,9 @@ class ReluNetwork:
         x = list(x) if not isinstance(x, np.ndarray) else x.tolist()
         if len(x) != self.n_inputs:
             raise NetworkError(f"the point has {len(x)} coordinates but the network takes {self.n_inputs}")
+        if all(type(v) is int for v in x):   # the usual case (certificate points): no Fractions needed
+            big = max((abs(v) for v in x), default=0)
+            return np.array(x, dtype=np.int64 if big < INT64_SAFE else object), 1
         fr = []
         for v in x:
             if type(v) is int or type(v) is Fraction:  # the common exact cases, without conversion
@@ -913,6 +969,10 @@ class ReluNetwork:
         h, q = self._integer_point(x)
         n = self.n_inputs
         hb = int(np.max(np.abs(h))) if h.size and h.dtype != object else max((abs(int(v)) for v in h), default=0)
+        if self.n_outputs == 1:
+            fast = self._linearize_backward(layers, scale, row_abs, h, hb, q)
+            if fast is not None:
+                return fast
         # Dense int64 Jacobian when it is small (one BLAS-free sparse x dense product per layer, no
         # per-layer scipy construction overhead); sparse rows otherwise (they stay sparse on
         # reduction networks); Python ints (object arrays) when a bound says int64 could overflow.
@@ -961,11 +1021,11 @@ class ReluNetwork:
                 J = Jz
         value_rows = tuple(self._exact(Fraction(int(v)) * scale / q) for v in h)
         dense = J.toarray() if sp.issparse(J) else J
-        if scale == 1:
-            grad_rows = tuple(tuple(int(v) for v in row) for row in dense)
+        if scale == 1:   # an integer network: the gradient is the integer Jacobian itself
+            grad_rows = tuple(tuple(int(v) for v in row) for row in dense.tolist())
         else:
             num, den = scale.numerator, scale.denominator
-            grad_rows = tuple(tuple(_scaled_exact(int(v), num, den) for v in row) for row in dense)
+            grad_rows = tuple(tuple(_scaled_exact(int(v), num, den) for v in row) for row in dense.tolist())
         if self.n_outputs == 1:
             return Linearization(value_rows[0], grad_rows[0], None)
         return Linearization(value_rows, grad_rows, None)

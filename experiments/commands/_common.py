@@ -20,6 +20,7 @@ When a batch has several outcomes, the first of 2, 1, 3 that occurs wins (:func:
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any, Callable, Iterable
@@ -148,31 +149,213 @@ def nonneg_int(text: str) -> int:
     return _int_at_least(text, 0, "non-negative")
 
 
-def read_network(path: str):
-    """The network of a command's input file: ``.npz`` (:meth:`ReluNetwork.load`), ``.onnx``
-    (:func:`nsad.networks.onnx_io.load_onnx`, biases and several outputs included), or a DIMACS
-    formula (``.cnf``, ``.cnf.gz``, ``.dimacs``: its reduction network)."""
+# ---------------------------------------------------------------------------------------------
+# The one grammar of the command line (tests/experiments/test_cli_grammar.py checks it on every
+# parser): option names are singular; an option that can take several values takes one or more,
+# space separated (``--n 10 20 --ratio 3.5 4.26``), and input files come first or after ``--`` so a
+# list never swallows them. The same thing has the same name, type and help in every command: the
+# ``add_*`` helpers below. Old spellings stay as hidden aliases (:func:`add_alias`).
+# ---------------------------------------------------------------------------------------------
+class ListAction(argparse.Action):
+    """``nargs="+"``: one or more values, space separated; a value holding commas is split too (the
+    old spelling ``--sizes 50,100``). ``item`` converts each value, ``allowed`` restricts them.
+
+    >>> p = argparse.ArgumentParser(); _ = add_list(p, "--n", item=positive_int, help="sizes")
+    >>> p.parse_args(["--n", "10", "20"]).n, p.parse_args(["--n", "10,20", "30"]).n
+    ([10, 20], [10, 20, 30])
+    """
+
+    def __init__(self, option_strings, dest, item=str, allowed=None, **kw):
+        kw.setdefault("nargs", "+")
+        super().__init__(option_strings, dest, **kw)
+        self.item, self.allowed = item, allowed
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        out = []
+        for value in values if isinstance(values, list) else [values]:
+            for part in str(value).split(","):
+                if not part.strip():
+                    continue
+                try:
+                    v = self.item(part.strip())
+                except (argparse.ArgumentTypeError, ValueError) as exc:
+                    raise argparse.ArgumentError(self, str(exc) or f"invalid value {part!r}") from None
+                if self.allowed is not None and v not in self.allowed:
+                    raise argparse.ArgumentError(
+                        self, f"invalid choice: {v!r} (choose from {', '.join(map(str, self.allowed))})")
+                out.append(v)
+        if not out:
+            raise argparse.ArgumentError(self, "expected at least one value")
+        setattr(namespace, self.dest, out)
+
+
+def add_list(p, flag: str, *, item=str, default=None, help: str, metavar: str | None = None, allowed=None,
+             dest: str | None = None, required: bool = False):
+    """A list option: one or more space-separated values."""
+    kw = {"dest": dest} if dest else {}
+    if allowed is not None and metavar is None:
+        metavar = "{" + ",".join(map(str, allowed)) + "}"
+    return p.add_argument(flag, action=ListAction, item=item, allowed=allowed, default=default, help=help,
+                          metavar=metavar, required=required, **kw)
+
+
+def add_alias(p, flag: str, of) -> None:
+    """The old spelling ``flag`` of the option ``of`` (an argparse action): same destination and
+    conversion, hidden from ``--help``."""
+    kw = {"dest": of.dest, "help": argparse.SUPPRESS, "default": argparse.SUPPRESS}
+    if isinstance(of, ListAction):
+        p.add_argument(flag, action=ListAction, item=of.item, allowed=of.allowed, **kw)
+    elif of.nargs == 0:  # store_true
+        p.add_argument(flag, action="store_true", **kw)
+    else:
+        p.add_argument(flag, type=of.type, nargs=of.nargs, choices=of.choices, **kw)
+
+
+def _default_text(default) -> str:
+    if isinstance(default, (list, tuple)):
+        return " ".join(map(str, default))
+    return str(default)
+
+
+def add_n(p, *, default=None, many: bool = True, required: bool = False, help: str = "numbers of variables"):
+    """``--n``: numbers of variables (or of inputs), one or more unless ``many=False``."""
+    text = help + (f" (default {_default_text(default)})" if default is not None else "")
+    if many:
+        return add_list(p, "--n", item=positive_int, default=default, metavar="N", help=text, required=required)
+    return p.add_argument("--n", type=positive_int, default=default, metavar="N", help=text, required=required)
+
+
+def add_ratio(p, *, default=None, many: bool = True, help: str = "clause/variable ratios"):
+    text = help + (f" (default {_default_text(default)})" if default is not None else "")
+    if many:
+        return add_list(p, "--ratio", item=positive_float, default=default, metavar="R", help=text)
+    return p.add_argument("--ratio", type=positive_float, default=default, metavar="R", help=text)
+
+
+def add_count(p, *, default: int, help: str = "formulas per (n, ratio)"):
+    return p.add_argument("--count", type=positive_int, default=default, metavar="K", help=f"{help} (default {default})")
+
+
+def add_seed(p, *, default: int = 0, help: str = "run seed"):
+    return p.add_argument("--seed", type=nonneg_int, default=default, metavar="S", help=f"{help} (default {default})")
+
+
+DEFAULT_DB = "nsad-results.db"
+
+
+def add_db(p, *, writes: bool = True):
+    verb = "writes rows to" if writes else "reads"
+    return p.add_argument("--db", default=DEFAULT_DB, metavar="PATH",
+                          help=f"SQLite results database this command {verb} (default {DEFAULT_DB})")
+
+
+def add_json(p, help: str = "JSON Lines on stdout: one object per line"):
+    return p.add_argument("--json", action="store_true", help=help)
+
+
+def add_time_limit(p, *, default=None, help: str = "seconds per run (default: none)"):
+    return p.add_argument("--time-limit", type=positive_float, default=default, metavar="S", help=help)
+
+
+def add_workers(p, *, default=None, help: str = "local worker processes (default: number of cores)"):
+    return p.add_argument("--workers", type=positive_int, default=default, metavar="W", help=help)
+
+
+def add_method(p, *, default=None, many: bool = True,
+               help: str = "network deciders, one or more (default: the fastest complete one; nsad list deciders)"):
+    return add_list(p, "--method", default=default, metavar="METHOD", help=help)
+
+
+def add_solver(p, *, default="cadical195", many: bool = False,
+               help: str = "formula solver (nsad list solvers)"):
+    text = f"{help} (default {_default_text(default)})"
+    if many:
+        return add_list(p, "--solver", default=[default] if isinstance(default, str) else default, metavar="SOLVER",
+                        help=text)
+    return p.add_argument("--solver", default=default, metavar="SOLVER", help=text)
+
+
+def add_files(p, dest: str = "files", *, what: str = "DIMACS files (.cnf, .cnf.gz) or folders of them",
+              required: bool = False):
+    """The input files of a command, first on the line (or after ``--``)."""
+    return p.add_argument(dest, nargs="+" if required else "*", metavar="FILE", help=what)
+
+
+def dimacs_files(paths, *, what: str = "input") -> list[str]:
+    """The DIMACS files named by ``paths``: files as given, folders expanded to their ``*.cnf`` /
+    ``*.cnf.gz`` / ``*.dimacs`` files (sorted, not recursive); other paths pass through (a reader
+    reports a missing one). A folder without DIMACS files is a ``ValueError`` naming it.
+
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp(); _ = [open(os.path.join(d, f), "w").close() for f in ("b.cnf", "a.cnf", "x.txt")]
+    >>> [os.path.basename(f) for f in dimacs_files([d])]
+    ['a.cnf', 'b.cnf']
+    """
     import os
 
-    name = os.path.basename(path).lower()
-    if name.endswith((".cnf", ".cnf.gz", ".dimacs")):
+    out: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(os.path.join(path, f) for f in os.listdir(path)
+                           if f.lower().endswith(CNF_SUFFIXES) and os.path.isfile(os.path.join(path, f)))
+            if not found:
+                raise ValueError(f"{path}: no DIMACS files (*.cnf, *.cnf.gz, *.dimacs) in this folder")
+            out.extend(found)
+        else:
+            out.append(path)  # a file, or a missing one: its reader reports it
+    return out
+
+
+CNF_SUFFIXES = (".cnf", ".cnf.gz", ".dimacs", ".dimacs.gz")
+
+
+def is_dimacs(path: str) -> bool:
+    return str(path).lower().endswith(CNF_SUFFIXES)
+
+
+def manifest_labels(files) -> dict:
+    """``{path: "sat"|"unsat"}`` from the ``manifest.json`` beside the files, where one gives them."""
+    import json
+    import os
+
+    labels: dict = {}
+    for folder in sorted({os.path.dirname(os.path.abspath(f)) for f in files}):
+        mp = os.path.join(folder, "manifest.json")
+        if not os.path.isfile(mp):
+            continue
+        try:
+            with open(mp, encoding="utf-8") as fh:
+                recs = json.load(fh)
+        except (OSError, ValueError):
+            continue
+        for r in recs if isinstance(recs, list) else []:
+            if isinstance(r, dict) and r.get("expected") in ("sat", "unsat") and isinstance(r.get("file"), str):
+                labels[os.path.join(folder, r["file"])] = r["expected"]
+    return {f: labels[os.path.abspath(f)] for f in files if os.path.abspath(f) in labels}
+
+
+def load_network(path: str):
+    """``(network, formula)``: a ``.npz`` or ``.onnx`` network (formula ``None``; ONNX through
+    :func:`nsad.networks.onnx_io.load_onnx`, biases and several outputs included), or a DIMACS formula and its
+    reduction network (``reductions.sat_to_relu.reduce``), so every command that reads a network
+    also takes a formula."""
+    if is_dimacs(path):
         from nsad.instances import read_dimacs
         from nsad.reductions.sat_to_relu import reduce
 
-        return reduce(read_dimacs(path))
-    if name.endswith(".onnx"):
+        cnf = read_dimacs(path)
+        return reduce(cnf), cnf
+    if str(path).lower().endswith(".onnx"):
         from nsad.networks.onnx_io import load_onnx
 
-        return load_onnx(path)
+        return load_onnx(path), None
     from nsad.networks import ReluNetwork
 
-    return ReluNetwork.load(path)
+    return ReluNetwork.load(path), None
 
 
 def output_choice(text: str):
     """``--output K`` (a non-negative integer) or ``--output all``."""
-    import argparse
-
     if text.strip().lower() == "all":
         return "all"
     try:

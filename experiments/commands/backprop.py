@@ -3,7 +3,7 @@ next to the exact Clarke answer there (nsad.solvers.network.backprop_at)."""
 
 from __future__ import annotations
 
-from nsad.experiments.commands._common import emit_json, output_choice, positive_float
+from nsad.experiments.commands._common import add_json, add_time_limit, emit_json, output_choice
 
 
 SUMMARY = "backprop at a point with relu'(0) = S, beside the exact Clarke answer and float16/32/64"  # the one-line help, listed by `nsad --help` without importing the command
@@ -19,7 +19,7 @@ def register(sub) -> None:
                        "backprop in float16, float32 and float64, with the pre-activations float arithmetic sees as "
                        "0.0 that are not exactly 0 on the same float data (rounding kinks) and those it misses. "
                        "Exit code 0 when every answer is known, 3 when one is unknown.")
-    p.add_argument("network", help="network file (.npz, .onnx, .cnf)")
+    p.add_argument("network", metavar="NET", help="network file (.npz, .onnx), or a DIMACS formula (reduced first)")
     p.add_argument("--at", metavar="POINT", default=None,
                    help="comma-separated rationals or decimals (taken exactly), or a .npy / text file with one "
                    "point per row (default: 0)")
@@ -29,19 +29,19 @@ def register(sub) -> None:
                    help="the output to differentiate (networks with several outputs), or 'all'")
     p.add_argument("--max-kinks", type=int, default=12, metavar="K",
                    help="deeper networks: enumerate the regions at the point up to K kink units (default 12)")
-    p.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds per point")
-    p.add_argument("--json", action="store_true", help="JSON Lines output, one object per point and output")
+    add_time_limit(p, help="seconds per point and output (default: none)")
+    add_json(p, help="JSON Lines output, one object per point and output")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from fractions import Fraction
 
-    from nsad.experiments.commands._common import combine, outputs_of, read_network
+    from nsad.experiments.commands._common import combine, load_network, outputs_of
     from nsad.solvers.network.backprop_at import backprop_at
     from nsad.solvers.network.local import parse_point
 
-    net = read_network(args.network)
+    net, _cnf = load_network(args.network)
     points = parse_point(args.at, net.n_inputs) if args.at is not None else [tuple(Fraction(0) for _ in range(net.n_inputs))]
     codes = []
     for x in points:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from nsad.experiments.commands._common import emit_json, goal, nonneg_int, positive_float, positive_int
+from nsad.experiments.commands._common import (add_alias, add_db, add_json, add_list, add_n, add_seed, emit_json, goal,
+                                               positive_float, positive_int)
 
 
 SUMMARY = "the cheap gradient principle: backward / evaluation stays flat in n"  # the one-line help, listed by `nsad --help` without importing the command
@@ -19,20 +20,25 @@ def register(sub) -> None:
         "formulas), report backward / evaluation, (full forward gradient by n directions) / evaluation and "
         "LD-derivative / evaluation, in operation counts for every n and in time where one run stays under "
         "the time budget. Writes one row per (family, n) to the results database (table cheapgrad_runs).")
-    p.add_argument("--ns", type=positive_int, nargs="+", default=list(DEFAULT_NS), metavar="N")
-    p.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
-    p.add_argument("--repeats", type=positive_int, default=5, help="rounds per network (median)")
+    n = add_n(p, default=list(DEFAULT_NS), help="input dimensions")
+    add_alias(p, "--ns", n)
+    fam = add_list(p, "--family", default=list(FAMILIES), allowed=FAMILIES,
+                   help=f"network families, one or more (default {' '.join(FAMILIES)})")
+    add_alias(p, "--families", fam)
+    rp = p.add_argument("--repeat", type=positive_int, default=5, metavar="R",
+                        help="rounds per network, the median reported (default 5)")
+    add_alias(p, "--repeats", rp)
     p.add_argument("--time-budget", type=positive_float, default=3.0, metavar="S",
                    help="time forward-mode runs only when one is predicted under S seconds (default 3)")
-    p.add_argument("--seed", type=nonneg_int, default=0)
+    add_seed(p, help="seed of the networks")
     p.add_argument("--min-sample", type=positive_float, default=0.05, metavar="S",
                    help="time calls shorter than S seconds in back-to-back batches filling S (default 0.05)")
     p.add_argument("--quick", action="store_true",
                    help="a tiny grid (n = 10, 40; 3 rounds, 2 ms samples) for smoke tests")
-    p.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")
+    add_db(p)
     p.add_argument("--no-db", action="store_true", help="do not write rows")
     p.add_argument("--plot", metavar="PATH", help="write the ratio plot to PATH (.png and .svg)")
-    p.add_argument("--json", action="store_true", help="one JSON object per (family, n) on stdout")
+    add_json(p, help="one JSON object per (family, n) on stdout")
     p.set_defaults(func=run)
 
 
@@ -48,11 +54,11 @@ def run(args) -> int:
 
     from nsad import limits as L
 
-    ns, repeats, min_sample = args.ns, args.repeats, args.min_sample
+    ns, repeats, min_sample = args.n, args.repeat, args.min_sample
     if args.quick:
         ns, repeats, min_sample = list(QUICK_NS), min(repeats, 3), min(min_sample, 0.002)
     for n in ns:  # the sparse family's hidden layers have width n (the reduction family is sized by its generator)
-        L.check("max_layer_width", n, f"--ns {n}")
+        L.check("max_layer_width", n, f"--n {n}")
         L.check("max_units", 4 * n, f"n = {n} makes sparse networks of {4 * n} units")
     blas = blas_info()
     run_id = ad_store.new_run_id()
@@ -61,8 +67,8 @@ def run(args) -> int:
         print(f"{'family':9} {'n':>7} {'nnz':>9} {'t_eval':>10} | ops ratios: {'bwd':>4} {'fwd':>8} {'LD':>8} "
               f"| time ratios: {'bwd':>5} {'fwd':>8} {'LD':>8}")
     rows = []
-    with Progress(len(ns) * len(args.families), "cheapgrad", enabled=not args.json) as bar:
-        for row in run_grid(ns, args.families, repeats=repeats, seed=args.seed, time_budget=args.time_budget,
+    with Progress(len(ns) * len(args.family), "cheapgrad", enabled=not args.json) as bar:
+        for row in run_grid(ns, args.family, repeats=repeats, seed=args.seed, time_budget=args.time_budget,
                             min_sample=min_sample, progress=bar):
             row.update(run_id=run_id, blas=blas["summary"], host=ad_store.host())
             rows.append(row)
@@ -75,10 +81,11 @@ def run(args) -> int:
                       f"{_fmt(row['time_ratio_forward'], '8.1f')} {_fmt(row['time_ratio_ld'], '8.1f')}", flush=True)
     if not args.no_db:
         ad_store.write_rows(args.db, "cheapgrad_runs", rows)
+        print(f"wrote {len(rows)} rows to {args.db} (table cheapgrad_runs; --no-db to skip)", file=sys.stderr)
     if args.plot:
         print(f"plot: {', '.join(plot(rows, args.plot))}", file=sys.stderr)
     if not args.json:
-        for fam in args.families:
+        for fam in args.family:
             sel = [r for r in rows if r["family"] == fam]
             f = flatness(sel)
             worst = max(r["time_ratio_backward"] for r in sel)

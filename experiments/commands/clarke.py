@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-
-from nsad.experiments.commands._common import emit_json, nonneg_int, positive_int
+from nsad.experiments.commands._common import add_json, add_seed, emit_json, load_network, positive_int
 
 
 SUMMARY = "the exact Clarke subdifferential at 0 of a small network vs backpropagation"  # the one-line help, listed by `nsad --help` without importing the command
@@ -17,34 +16,66 @@ def register(sub) -> None:
         "the points of the conservative set D^a_F(0) from vertex choices, and what backpropagation at 0 returns "
         "with relu'(0) = 0 and 1. A DIMACS formula (.cnf) is reduced first (reductions.sat_to_relu).")
     p.add_argument("network", help="network file (.npz), or a DIMACS CNF formula (.cnf, .cnf.gz) to reduce")
+    p.add_argument("--slice", type=positive_int, nargs=2, metavar=("I", "J"), default=None,
+                   help="for a network with more inputs than the enumeration takes (n > 6): look at F on the plane "
+                   "of the coordinates x_I, x_J through 0 (the others 0), simplified by exact rewrites first; "
+                   "its Clarke subdifferential at 0 is that of the restriction, not the projection of dF(0)")
     p.add_argument("--max-points", type=positive_int, default=4096,
                    help="vertex choices of D^a_F(0): all when at most this many, else a sample of this size")
     p.add_argument("--max-regions", type=positive_int, default=5000, help="give up beyond this many regions")
-    p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the D^a_F(0) sample")
-    p.add_argument("--plot", metavar="PATH", help="for n = 1 or 2: plot to PATH (.png and .svg)")
-    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_seed(p, help="seed of the D^a_F(0) sample")
+    p.add_argument("--plot", metavar="PATH", help="for n = 1 or 2 (or a --slice): plot to PATH (.png and .svg)")
+    add_json(p, help="print the result as one JSON object")
     p.set_defaults(func=run)
 
 
-def load_network(path: str):
-    """A ReluNetwork from an .npz or .onnx file, or the reduction of a DIMACS formula."""
-    from nsad.experiments.commands._common import read_network
+def plane(net, i: int, j: int):
+    """``(G, C)``: ``G(s, t) = C * F(s e_i + t e_j)`` (coordinates 1-based) as a 2-input network in the
+    normal form of exact rewrites (``solvers.network.normal_form``), ``C > 0`` its recorded factor.
 
-    return read_network(path)
+    >>> from nsad.networks import ReluNetwork
+    >>> g, c = plane(ReluNetwork([[[1, 0, 0], [-1, 0, 0]], [[1, 1]]]), 1, 2)     # |x1| on (x1, x2)
+    >>> g.n_inputs, c
+    (2, Fraction(1, 1))
+    """
+    from nsad.networks import ReluNetwork
+    from nsad.solvers.network.normal_form import normal_form
+
+    net.require_bias_free("nsad clarke --slice")
+    n = int(net.n_inputs)
+    if not (1 <= i <= n and 1 <= j <= n and i != j):
+        raise ValueError(f"--slice {i} {j}: expected two different coordinates in 1..{n}")
+    first, *rest = net.matrices
+    nf = normal_form(ReluNetwork([first[:, [i - 1, j - 1]], *rest]))
+    return nf.to_network(), nf.factor
 
 
 def run(args) -> int:
     import sys
 
+    from nsad.errors import NetworkError
     from nsad.experiments.clarke_plot import analyse, format_report, plot, public
 
-    net = load_network(args.network)
+    net, _cnf = load_network(args.network)
     net.require_scalar()
-    rep = analyse(net, max_points=args.max_points, seed=args.seed, max_regions=args.max_regions)
+    head, extra = f"{args.network}", {}
+    if args.slice:
+        i, j = args.slice
+        net, factor = plane(net, i, j)
+        head += (f": F on the plane of x_{i}, x_{j} (other inputs 0), simplified by exact rewrites to "
+                 f"{net.n_units} units" + (f"; shown: C * F with C = {factor}" if factor != 1 else ""))
+        extra = {"slice": [i, j], "factor": str(factor)}
+    try:
+        rep = analyse(net, max_points=args.max_points, seed=args.seed, max_regions=args.max_regions)
+    except NetworkError as exc:
+        if args.slice or "small networks" not in str(exc):
+            raise
+        raise NetworkError(f"{args.network}: {exc}; look at a plane through 0 with --slice I J (e.g. --slice 1 2), "
+                           f"or decide the question with nsad decide {args.network}") from None
     if args.json:
-        emit_json({"file": args.network, **public(rep)})
+        emit_json({"file": args.network, **extra, **public(rep)})
     else:
-        print(f"{args.network}")
+        print(head)
         print(format_report(rep))
     if args.plot:
         files = plot(rep, args.plot)

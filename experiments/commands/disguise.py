@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float
+from nsad.experiments.commands._common import add_alias, add_json, add_list, add_seed, emit_json, positive_float
 
 
 SUMMARY = "rewrite a network into an exactly equivalent one that hides its structure"  # the one-line help, listed by `nsad --help` without importing the command
@@ -19,13 +19,15 @@ def register(sub) -> None:
         "C * F for a recorded integer C > 0, has integer weights and at most --max-growth times the "
         "units and nonzeros; the seed, C and every step are stored in the file's provenance.")
     p.add_argument("network", help="network file (.npz)")
-    p.add_argument("--out", required=True, help="output network file (.npz)")
-    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default 0)")
-    p.add_argument("--kinds", nargs="+", choices=KINDS, default=list(DEFAULT_KINDS), metavar="KIND",
-                   help=f"rewrite kinds to draw from (default: {' '.join(DEFAULT_KINDS)}; all: {' '.join(KINDS)})")
+    p.add_argument("--out", required=True, metavar="FILE", help="output network file (.npz)")
+    add_seed(p, help="random seed of the rewrites")
+    kind = add_list(p, "--kind", default=list(DEFAULT_KINDS), allowed=KINDS, metavar="KIND",
+                    help=f"rewrite kinds to draw from, one or more (default: {' '.join(DEFAULT_KINDS)}; all: "
+                    f"{' '.join(KINDS)})")
+    add_alias(p, "--kinds", kind)
     p.add_argument("--max-growth", type=positive_float, default=2.0,
                    help="size bound: units and nonzeros at most this times the input's (default 2)")
-    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_json(p, help="print the result as one JSON object")
     p.set_defaults(func=run)
 
 
@@ -34,7 +36,7 @@ def run(args) -> int:
     from nsad.networks.disguise import disguise_network
 
     net = ReluNetwork.load(args.network)
-    out, record = disguise_network(net, args.seed, kinds=args.kinds, max_growth=args.max_growth,
+    out, record = disguise_network(net, args.seed, kinds=args.kind, max_growth=args.max_growth,
                                    source=read_provenance(args.network))
     out.save(args.out, provenance=record)
     summary = {"file": args.network, "out": args.out, "seed": args.seed, "factor": record["factor"],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from nsad.experiments.commands._common import emit_json, nonneg_int, positive_float, positive_int
+from nsad.experiments.commands._common import (EXIT_OK, EXIT_PROBLEM, add_alias, add_db, add_json, add_list, add_seed, emit_json, nonneg_int,
+                                               positive_float, positive_int)
 
 
 SUMMARY = "train a digits MLP; count minibatches where the gradient changes with relu'(0)"  # the one-line help, listed by `nsad --help` without importing the command
@@ -23,20 +24,20 @@ def register(sub) -> None:
     p.add_argument("--steps", type=positive_int, default=200, metavar="N",
                    help="training steps measured (default 200)")
     p.add_argument("--batch", type=positive_int, default=128, metavar="B", help="minibatch size (default 128)")
-    p.add_argument("--seed", type=nonneg_int, default=0, metavar="S",
-                   help="seed of the split, the initialisation and the batches (default 0)")
-    p.add_argument("--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES), metavar="DTYPE",
-                   help=f"float formats of backprop (default: {' '.join(DTYPES)})")
-    p.add_argument("--hidden", type=positive_int, nargs="+", default=[32, 32], metavar="W",
-                   help="hidden layer widths (default 32 32)")
+    add_seed(p, help="seed of the split, the initialisation and the batches")
+    dt = add_list(p, "--dtype", default=list(DTYPES), allowed=DTYPES, metavar="DTYPE",
+                  help=f"float formats of backprop, one or more (default: {' '.join(DTYPES)})")
+    add_alias(p, "--dtypes", dt)
+    add_list(p, "--hidden", item=positive_int, default=[32, 32], metavar="W",
+             help="hidden layer widths, one or more (default 32 32)")
     p.add_argument("--lr", type=positive_float, default=0.1, help="SGD learning rate (default 0.1)")
     p.add_argument("--audit", type=nonneg_int, default=5, metavar="K",
                    help="random steps whose whole minibatch is also evaluated exactly, to check the screen "
                    "(default 5)")
-    p.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")
+    add_db(p)
     p.add_argument("--no-db", action="store_true", help="do not write rows")
     p.add_argument("--plot", metavar="FILE.png", help="write the bar chart to FILE.png (and .svg)")
-    p.add_argument("--json", action="store_true", help="one JSON object per dtype on stdout")
+    add_json(p, help="one JSON object per dtype on stdout")
     p.set_defaults(func=run)
 
 
@@ -47,9 +48,9 @@ def run(args) -> int:
 
     run_id = ad_store.new_run_id()
     print(f"kinks: MLP 64-{'-'.join(map(str, args.hidden))}-10 on sklearn digits, {args.steps} steps of batch "
-          f"{args.batch}, dtypes {' '.join(args.dtypes)}; run {run_id}", file=sys.stderr)
+          f"{args.batch}, dtypes {' '.join(args.dtype)}; run {run_id}", file=sys.stderr)
     with Progress(args.steps, "kinks", enabled=not args.json) as bar:
-        out = run_kinks(steps=args.steps, batch=args.batch, seed=args.seed, dtypes=args.dtypes,
+        out = run_kinks(steps=args.steps, batch=args.batch, seed=args.seed, dtypes=args.dtype,
                         hidden=args.hidden, lr=args.lr, audit=args.audit, progress=bar)
     rows = out["rows"]
     for r in rows:
@@ -66,6 +67,11 @@ def run(args) -> int:
           file=sys.stderr)
     if not args.no_db:
         ad_store.write_rows(args.db, "kinks_runs", rows)
+        print(f"wrote {len(rows)} rows to {args.db} (table kinks_runs; --no-db to skip)", file=sys.stderr)
     if args.plot:
         print(f"plot: {', '.join(plot(rows, args.plot))}", file=sys.stderr)
-    return 0
+    mismatches = sum(r["audit_mismatches"] for r in rows)
+    if mismatches:  # the float screen missed an exact zero: a failed check
+        print(f"FAILED: the exact audit found {mismatches} steps the float screen got wrong", file=sys.stderr)
+        return EXIT_PROBLEM
+    return EXIT_OK

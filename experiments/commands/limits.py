@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nsad.experiments.commands._common import emit_json
+from nsad.experiments.commands._common import add_json, emit_json
 
 
 SUMMARY = "list the resource limits, their defaults and the values in force"  # the one-line help, listed by `nsad --help` without importing the command
@@ -14,7 +14,7 @@ def register(sub) -> None:
                        "these limits before allocating for them; beyond one, it stops with a one-line error "
                        "naming the limit. Change them with --limit NAME=VALUE (repeatable; 'off' lifts one), "
                        "--no-limits, or the environment variable NSAD_LIMITS.")
-    p.add_argument("--json", action="store_true", help="one JSON object per limit")
+    add_json(p, help="one JSON object per limit")
     p.set_defaults(func=run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from nsad.experiments.commands._common import emit_json
+from nsad.experiments.commands._common import add_json, emit_json
 
 
 SUMMARY = "reduce a DIMACS CNF formula to a ReLU network (.npz)"  # the one-line help, listed by `nsad --help` without importing the command
@@ -14,9 +14,9 @@ def register(sub) -> None:
     p = sub.add_parser("reduce", help=SUMMARY,
                        description="Reduce a CNF formula to a bias-free ReLU network with weights in {-1,0,1} "
                        "whose Clarke subdifferential at 0 has two elements iff the formula is satisfiable.")
-    p.add_argument("formula", help="DIMACS CNF file (.cnf or .cnf.gz)")
-    p.add_argument("--out", required=True, help="output network file (.npz)")
-    p.add_argument("--json", action="store_true", help="print the description as JSON")
+    p.add_argument("formula", metavar="FILE", help="DIMACS CNF file (.cnf or .cnf.gz)")
+    p.add_argument("--out", required=True, metavar="FILE", help="output network file (.npz)")
+    add_json(p, help="print the description as one JSON object")
     p.set_defaults(func=run)
 
 

@@ -6,6 +6,8 @@ import csv
 import json
 import sys
 
+from nsad.experiments.commands._common import add_db, add_json, emit_json
+
 
 SUMMARY = "read the results database"  # the one-line help, listed by `nsad --help` without importing the command
 
@@ -15,13 +17,16 @@ def register(sub) -> None:
     s = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     e = s.add_parser("export", help="export a table as CSV, JSON Lines or parquet",
                      description="Export one table of the SQLite results store (default: verify).")
-    e.add_argument("--db", default="nsad-results.db", help="results database (default nsad-results.db)")
-    e.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv")
+    add_db(e, writes=False)
+    e.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv",
+                   help="output format (default csv; parquet needs pyarrow and --out)")
     e.add_argument("--table", default="verify", help="table to export (default verify; see `nsad results tables`)")
-    e.add_argument("--out", default=None, help="output file (default: stdout; required for parquet)")
+    e.add_argument("--out", default=None, metavar="FILE", help="output file (default: stdout; required for parquet)")
     e.set_defaults(func=run_export)
-    t = s.add_parser("tables", help="list the tables and their row counts")
-    t.add_argument("--db", default="nsad-results.db")
+    t = s.add_parser("tables", help="list the tables and their row counts",
+                     description="List the tables of the results store and their row counts.")
+    add_db(t, writes=False)
+    add_json(t, help="one JSON object per table: {file, table, rows}")
     t.set_defaults(func=run_tables)
 
 
@@ -30,7 +35,10 @@ def run_tables(args) -> int:
 
     with ResultStore(args.db, readonly=True) as store:
         for name in store.tables():
-            print(f"{name}\t{store.count(name)}")
+            if args.json:
+                emit_json({"file": args.db, "table": name, "rows": store.count(name)})
+            else:
+                print(f"{name}\t{store.count(name)}")
     return 0
 
 

@@ -556,6 +556,7 @@ def solve_with_proof(cnf: Any, solver: str = DEFAULT_PROOF_SOLVER, time_limit: f
         answer = UNSAT
         lines = outcome.stats.get("_proof", [])
         stats["proof_lines"] = len(lines)
+        stats["_drup"] = lines  # kept for the caller (never in to_json): `nsad decide --proof` stores it
         try:
             check = check_drup(clauses, lines, num_vars)
         except _limits.LimitError as exc:  # too large to check here: the answer stays the solver's word

@@ -79,6 +79,8 @@ __all__ = [
     "decide_sat_grid",
     "decide_cpsat_grid",
     "decide_portfolio",
+    "check_singleton",
+    "SingletonCheck",
     "SAT_GRID",
     "CPSAT_GRID",
     "PORTFOLIO",
@@ -422,12 +424,15 @@ def _sat_grid(net, time_limit, solver, seed, prep: Prepared, t0: float, proof: b
 
         v = solve_with_proof(_Clauses(enc.n_vars, enc.clauses), solver=solver, time_limit=remaining)
         stats["proof"] = v.stats.get("proof")
+        if v.stats.get("_drup") is not None:
+            stats["_drup"] = v.stats["_drup"]  # the checked proof, for `nsad check` (never in to_json)
         if v.answer == "unsat" and v.stats.get("proof") != "checked":
             return unknown(backend, t0, f"{solver} said unsatisfiable but its DRUP proof is "
                            f"{v.stats.get('proof')}: {v.reason}", stats)
     else:
         v = solve_formula(_Clauses(enc.n_vars, enc.clauses), solver=solver, time_limit=remaining)
-    stats.update(solve_seconds=time.perf_counter() - t2, solver_stats=v.stats)
+    stats.update(solve_seconds=time.perf_counter() - t2,
+                 solver_stats={k: x for k, x in v.stats.items() if not k.startswith("_")})
     if v.answer == "unsat":
         return singleton(backend, t0, _element(prep, axis), stats,
                          f"{solver} proved the grid question unsatisfiable ({_class_text(prep.grid)})"
@@ -549,3 +554,87 @@ def decide_portfolio(net: ReluNetwork, *, time_limit: float | None = None, seed:
         return unknown(PORTFOLIO, t0, f"time limit {time_limit} s reached ({why})", prep.stats)
     v = decide_milp(net, time_limit=remaining, seed=seed)
     return replace(v, seconds=time.perf_counter() - t0, stats={**prep.stats, **v.stats, "portfolio": f"{why}; fell back to milp"})
+
+
+# ------------------------------------------------------------------------------------------------
+# checking a singleton answer from the network alone
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SingletonCheck:
+    """The outcome of :func:`check_singleton`: ``status`` is ``"checked"``, ``"failed"`` (the
+    answer is wrong, or its proof does not refute the grid CNF) or ``"uncheckable"``; ``reason`` is
+    one line."""
+
+    status: str
+    reason: str
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "checked"
+
+
+def check_singleton(net: ReluNetwork, element: Sequence | None, proof_lines, *, raw: bool = False) -> SingletonCheck:
+    """Check a singleton answer ``dF(0) = {element}`` with a DRUP proof, trusting nothing but the
+    network: the class certificate, the axis values and the grid CNF are rebuilt from ``net``
+    (:func:`prepare`, :func:`solvers.network.encode_cnf.encode_grid_cnf`), ``element`` must be the
+    exact gradient of the linear part, and ``proof_lines`` (DRUP, e.g. the ``drup`` field of
+    ``nsad decide --proof --json``) must refute that CNF (:func:`solvers.formula.proof.check_drup`).
+    A network outside the certified classes is ``"uncheckable"``: no grid CNF decides it.
+
+    >>> from nsad.networks import ReluNetwork
+    >>> net = ReluNetwork([[[1], [-1]], [[1, -1]]])                    # relu(x) - relu(-x) = x
+    >>> v = decide_sat_grid(net, proof=True)
+    >>> v.answer, check_singleton(net, v.element, v.stats["_drup"]).status
+    ('singleton', 'checked')
+    >>> check_singleton(net, v.element, None).status, check_singleton(net, (2,), v.stats["_drup"]).status
+    ('uncheckable', 'failed')
+    >>> check_singleton(ReluNetwork([[[1], [-1]], [[1, 1]]]), (0,), []).status  # |x|: two subgradients
+    'failed'
+    """
+    from nsad.solvers.formula.proof import check_drup
+
+    t0 = time.perf_counter()
+    prep = prepare(net, raw)
+    stats = {"grid_class": prep.grid.kind if prep.grid is not None else None}
+    if prep.grid is None:
+        return SingletonCheck("uncheckable", f"the network is not in a certified class ({prep.reason}); no grid "
+                              "CNF decides it, so no DRUP proof can check a singleton answer", stats)
+    axis = None
+    if prep.grid.kind == LATTICE:
+        axis = program_axis(prep.program)
+        if not axis.passed:
+            i = axis.violations[0]
+            return SingletonCheck("failed", f"the answer is wrong: F(e_{i + 1}) + F(-e_{i + 1}) = "
+                                  f"{axis.a[i] + axis.b[i]} != 0, so F is not linear and dF(0) has two elements", stats)
+    exact_element = tuple(Fraction(v) for v in _element(prep, axis))
+    if element is not None:
+        try:
+            claimed = tuple(Fraction(v) for v in element)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return SingletonCheck("failed", f"the element {element!r} is not a vector of exact numbers", stats)
+        if claimed != exact_element:
+            shown = [int(v) if v.denominator == 1 else str(v) for v in exact_element]
+            return SingletonCheck("failed", f"the element {_short(list(element))} is not the gradient of the linear "
+                                  f"part, {_short(shown)}", stats)
+    shown = tuple(int(v) if v.denominator == 1 else str(v) for v in exact_element)
+    try:
+        enc = encode_grid_cnf(prep.program, prep.grid, axis.a if axis is not None else None)
+    except EncodingError as exc:
+        return SingletonCheck("uncheckable", f"no grid CNF for this network ({exc})", stats)
+    stats.update(cnf_vars=enc.n_vars, cnf_clauses=len(enc.clauses), rebuild_seconds=time.perf_counter() - t0)
+    if enc.trivial is False:
+        return SingletonCheck("checked", f"the simplified program is linear (exact arithmetic), dF(0) = "
+                              f"{{{_short(shown)}}}", stats)
+    if proof_lines is None:
+        return SingletonCheck("uncheckable", "no DRUP proof to check (decide with --proof: the verdict then "
+                              "carries it in its 'drup' field)", stats)
+    t1 = time.perf_counter()
+    res = check_drup(enc.clauses, proof_lines, enc.n_vars)
+    stats.update(proof_lines=len(proof_lines), proof_check_seconds=time.perf_counter() - t1)
+    if not res.ok:
+        return SingletonCheck("failed", f"the DRUP proof does not refute the grid CNF rebuilt from the network "
+                              f"({enc.n_vars} variables, {len(enc.clauses)} clauses): {res.reason}", stats)
+    return SingletonCheck("checked", f"the DRUP proof ({len(proof_lines)} lines) refutes the grid CNF "
+                          f"rebuilt from the network ({enc.n_vars} variables, {len(enc.clauses)} clauses; "
+                          f"{_class_text(prep.grid)}), so dF(0) = {{{_short(shown)}}}", stats)

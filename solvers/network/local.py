@@ -47,7 +47,7 @@ from nsad.networks import NetworkError, ReluNetwork
 from nsad.networks.exact import exact
 
 __all__ = ["LocalNetwork", "LocalCertificate", "scalar_output", "preactivations", "local_network", "decide_at",
-           "check_at", "parse_point", "read_local_certificate"]
+           "check_at", "parse_point"]
 
 
 def _num(v):
@@ -391,26 +391,3 @@ def parse_point(text: str, n: int, *, limits=None) -> list:
             raise NetworkError(f"{text}: no point in the file")
         return pts
     return [row(text.split(","), "--at")]
-
-
-def read_local_certificate(path, *, limits=None):
-    """``(LocalCertificate, output)`` from a line of ``nsad decide --at --json`` (an object with a
-    ``certificate`` holding ``at``), or ``None`` when the certificate has no ``at`` (a certificate at 0)."""
-    import os
-
-    from nsad import limits as _limits
-
-    name = os.fspath(path)
-    lim = _limits.resolve(limits)
-    obj = _limits.load_json(name, lim, error=NetworkError, what="the verdict file")
-    inner = obj.get("certificate", obj) if isinstance(obj, dict) else obj
-    if not isinstance(inner, dict) or "at" not in inner:
-        return None
-    try:
-        cert = LocalCertificate.from_json(inner)
-    except NetworkError as exc:
-        raise NetworkError(f"{name}: {exc}") from None
-    out = obj.get("output") if isinstance(obj, dict) else None
-    if out is not None and (isinstance(out, bool) or not isinstance(out, int)):
-        raise NetworkError(f"{name}: 'output' must be an integer")
-    return cert, out

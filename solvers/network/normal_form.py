@@ -327,14 +327,14 @@ def _nonempty_reduceat(ufunc, values, ptr, empty_value):
     return out
 
 
-def _nonneg_by_peeling(row: dict, n: int, g_ptr, g_col, g_val, budget: int = 16) -> bool:
+def _nonneg_by_peeling(row: dict, n: int, g_ptr, g_col, g_val, budget: int = 8) -> bool:
     """Whether a combination ``row`` of inputs and units is ``>= 0`` everywhere, shown as a
     nonnegative combination of ``r_u = relu(e_u)`` and ``r_u - e_u = relu(-e_u)`` (both ``>= 0``; ``e_u``
     unit ``u``'s row). The highest unit's weight must be ``>= 0`` (no other generator touches it);
     it is taken by one of the two generators, the one leaving fewer input terms first, and the rest
     is peeled the same way until exactly 0 remains (depth-first, at most ``budget`` steps). Sound
     (a True answer is a proof), not complete. On the disguises of :mod:`nsad.networks.disguise` every
-    proof found took at most 4 steps, while each failed search spends the whole budget (16).
+    proof found took at most 4 steps, while each failed search spends the whole budget (8).
 
     >>> import numpy as np
     >>> ptr, col, val = np.array([0, 2]), np.array([0, 1]), np.array([1, -1])   # unit 0: relu(x1 - x2)

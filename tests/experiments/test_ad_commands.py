@@ -31,8 +31,8 @@ def db_rows(path, table):
 
 def test_matmul_json_db_and_plot(tmp_path, capsys):
     db = tmp_path / "r.db"
-    code, out, err = run_cli(capsys, "matmul", "--widths", 16, 24, "--ps", 1, 3, "--dtypes", "float64", "float32",
-                             "--repeats", 1, "--no-torch", "--db", db, "--json", "--plot", tmp_path / "mm",
+    code, out, err = run_cli(capsys, "matmul", "--width", 16, 24, "--p", 1, 3, "--dtype", "float64", "float32",
+                             "--repeat", 1, "--no-torch", "--db", db, "--json", "--plot", tmp_path / "mm",
                              "--min-sample", 0.001)
     assert code == 0, err
     rows = jsonl(out)
@@ -48,7 +48,7 @@ def test_matmul_json_db_and_plot(tmp_path, capsys):
     assert len(stored) == 8 and len({r["key"] for r in stored}) == 8
     assert {r["run_id"] for r in stored} == {rows[0]["run_id"]}
     assert (tmp_path / "mm.png").stat().st_size > 0 and (tmp_path / "mm.svg").stat().st_size > 0
-    assert "BLAS:" in err
+    assert "BLAS:" in err and f"wrote 8 rows to {db} (table matmul_runs" in err
     # a second run appends, never overwrites
     run_cli(capsys, "matmul", "--quick", "--dtypes", "float64", "--repeats", 1, "--no-torch", "--db", db)
     assert len(db_rows(db, "matmul_runs")) == 8 + 4

@@ -387,3 +387,27 @@ def test_check_on_all_points_of_small_grid():
     assert set(gens.values()) == {(1, 0), (0, 1), (-1, 0), (-2, 1)}  # sign(x1) x [x2 > x1]
     (x1, g1), (x2, g2) = next((a, b) for a in gens.items() for b in gens.items() if a[1] != b[1])
     assert check(net, Certificate((x1, x2), (g1, g2))).ok
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_reverse_mode_linearize_agrees_with_the_forward_jacobian(seed, dyadic, rational_point):
+    """The reverse-mode path of linearize (one backward sweep carrying the output's gradient and the
+    gradients of the pre-activations at 0) gives the forward Jacobian's answer: value, gradient, or
+    the same kink reason, at integer and rational points full of ties."""
+    rng = np.random.default_rng(seed)
+    net = random_int_net(rng, max_layers=4, wmax=2)
+    if dyadic:
+        net = ReluNetwork([M.toarray() / 2 for M in net.matrices])
+    for _ in range(4):
+        x = rng.integers(-2, 3, size=net.n_inputs).tolist()
+        if rational_point:
+            x = [Fraction(v, 3) for v in x]
+        fast = net.linearize(x)
+        real = ReluNetwork._linearize_backward
+        try:
+            ReluNetwork._linearize_backward = lambda *a, **k: None
+            slow = net.linearize(x)
+        finally:
+            ReluNetwork._linearize_backward = real
+        assert (fast.value, fast.gradient, fast.reason) == (slow.value, slow.gradient, slow.reason)
