@@ -79,3 +79,19 @@ def test_bench_points_fast_subset(capsys):
     assert by["unsat_v3_c8.onnx"]["property_witnesses"] == 0 and by["unsat_v3_c8.onnx"]["label_agrees"] is True
     assert by["sat_v12_c43.onnx"]["points"] == 5 and not by["sat_v12_c43.onnx"]["all_binary_points"]
     assert all(r["ort_binary_exact"] and r["ort_max_error_over_bound"] <= 1 for r in rows)
+
+
+def test_check_of_singletons_at_a_point_rebuilds_them(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "decide", SAT3, "--at", "1,1,1", "--output", "all", "--json")
+    rows = jsonl(out)
+    assert code == 0 and {r["verdict"] for r in rows} == {"two-subgradients", "singleton"}
+    path = tmp_path / "v.jsonl"
+    path.write_text(out)
+    code, out, _ = run_cli(capsys, "check", SAT3, path)
+    assert code == 0 and out.count("OK: ") == 2
+    for r in rows:
+        if r["verdict"] == "singleton":
+            r["element"] = [9, 9, 9]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    code, out, _ = run_cli(capsys, "check", SAT3, path)
+    assert code == 1 and "FAILED: decided again exactly" in out
