@@ -204,7 +204,7 @@ def bench_one(records: Sequence[dict], methods: Sequence[str] = DEFAULT_METHODS,
                 cert_ok = bool(check(net, nv.certificate).ok)
             agree = _EXPECT.get(fv.answer) == nv.answer if fv.answer != "unknown" and nv.answer != "unknown" else None
             rows.append({
-                "name": rec["name"], "n": rec["n"], "m": rec["m"], "method": m, "solver": solver,
+                "file": rec["cnf"], "name": rec["name"], "n": rec["n"], "m": rec["m"], "method": m, "solver": solver,
                 "grid_solver": nv.stats.get("solver"),
                 "formula": fv.answer, "network": nv.answer, "backend": nv.backend, "complete": nv.complete,
                 "formula_seconds": best_f, "network_seconds": total, "ratio": total / best_f if best_f else None,

@@ -39,7 +39,9 @@ from typing import Iterable, Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from nsad.experiments.matmul_bench import interleaved_medians, save_figure
+from nsad.experiments.matmul_bench import interleaved_medians, interleaved_samples
+from nsad.experiments.plotting import Curve, draw, goal_line, legend, new_figure, save_figure
+from nsad.experiments.stats import ratio_ci
 from nsad.networks import ReluNetwork
 from nsad.networks.ad.engine import prepare
 from nsad.networks.ad.backward import backward
@@ -108,7 +110,9 @@ def measure(net, n: int, *, repeats: int = 5, seed: int = 0, time_budget: float 
         eye = np.eye(n)
         funcs["forward"] = lambda: directional_derivatives(plan, x, eye)
         funcs["ld"] = lambda: lexicographic_derivative(plan, x)
-    t = interleaved_medians(funcs, repeats, min_sample=min_sample)
+    samples = interleaved_samples(funcs, repeats, min_sample=min_sample)
+    t = {k: float(np.median(v)) for k, v in samples.items()}
+    ci = {k: ratio_ci(samples[k], samples["eval"]) for k in ("backward", "forward", "ld") if k in samples}
     row = {
         "n": n,
         "depth": int(net.depth),
@@ -128,6 +132,8 @@ def measure(net, n: int, *, repeats: int = 5, seed: int = 0, time_budget: float 
         "time_ratio_backward": t["backward"] / t["eval"],
         "time_ratio_forward": t["forward"] / t["eval"] if "forward" in t else None,
         "time_ratio_ld": t["ld"] / t["eval"] if "ld" in t else None,
+        **{f"time_ratio_{k}_{end}": (ci[k][0 if end == "lo" else 2] if k in ci else None)
+           for k in ("backward", "forward", "ld") for end in ("lo", "hi")},
         "predicted_forward_seconds": predicted,
         "repeats": repeats,
     }
@@ -166,38 +172,72 @@ def flatness(rows: list[dict], key: str = "time_ratio_backward") -> float | None
     return (max(vals) / min(vals)) if vals else None
 
 
+KINDS = {"backward": ("tab:blue", "backward"), "forward": ("tab:red", "forward gradient (n directions)"),
+         "ld": ("tab:orange", "LD-derivative (M = I)")}
+
+
+def curves(rows: list[dict], family: str) -> tuple[list[Curve], list[tuple[str, list, list, str]]]:
+    """The plotted data of one family: measured time ratios (median of rounds, 95 % bootstrap
+    interval, the number of rounds per point) as curves, and the exact op-count ratios as lines
+    ``(label, ns, ratios, color)`` (exact: no interval).
+
+    >>> rows = [{"family": "sparse", "n": n, "repeats": 5, "ops_ratio_backward": 2.0, "ops_ratio_forward": n + 1.0,
+    ...          "ops_ratio_ld": n + 1.0, "time_ratio_backward": 2.1, "time_ratio_backward_lo": 2.0,
+    ...          "time_ratio_backward_hi": 2.3, "time_ratio_forward": None, "time_ratio_ld": None} for n in (10, 20)]
+    >>> cs, ops = curves(rows, "sparse")
+    >>> [c.legend() for c in cs], [o[0] for o in ops][:1]
+    (['backward: time (5 rounds each)'], ['backward: ops (exact)'])
+    """
+    sel = sorted((r for r in rows if r["family"] == family), key=lambda r: r["n"])
+    out, ops = [], []
+    for kind, (color, label) in KINDS.items():
+        ops.append((f"{label}: ops (exact)", [r["n"] for r in sel], [r[f"ops_ratio_{kind}"] for r in sel], color))
+        pts = [r for r in sel if r.get(f"time_ratio_{kind}") is not None]
+        if not pts:
+            continue
+        ys = [r[f"time_ratio_{kind}"] for r in pts]
+        lo = [r.get(f"time_ratio_{kind}_lo") if r.get(f"time_ratio_{kind}_lo") is not None else y
+              for r, y in zip(pts, ys)]
+        hi = [r.get(f"time_ratio_{kind}_hi") if r.get(f"time_ratio_{kind}_hi") is not None else y
+              for r, y in zip(pts, ys)]
+        out.append(Curve(f"{label}: time", [r["n"] for r in pts], ys, lo, hi, [r.get("repeats") or 1 for r in pts],
+                         "s" if kind == "ld" else "o", color, kind != "ld", "rounds"))
+    return out, ops
+
+
+def figure(rows: list[dict]):
+    """The figure of one ``nsad cheapgrad`` run: one panel per network family; not saved."""
+    families = [f for f in FAMILIES if any(r["family"] == f for r in rows)]
+    fig, axes = new_figure(6.4 * len(families), 5.0, ncols=len(families))
+    names = {"sparse": "random sparse networks (depth 4, 3 weights +-1 per row)",
+             "reduction": "reduction networks of random 3-SAT (ratio 4.26)"}
+    for ax, fam in zip(axes, families):
+        cs, ops = curves(rows, fam)
+        for label, ns, ys, color in ops:
+            ax.plot(ns, ys, "--" if label.startswith("LD") else "-", color=color, lw=1.2, label=label)
+        for c in cs:
+            draw(ax, c)
+        goal_line(ax, 2.5, "goal 2.5 (backward time)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("n, input dimension (variables)")
+        ax.set_ylabel("cost / one evaluation (ratio; ops or seconds)")
+        ax.set_title(names.get(fam, fam), fontsize=10)
+        ax.grid(True, which="both", lw=0.3)
+        legend(ax)
+    run = rows[0].get("run_id") if rows else None
+    fig.suptitle("nsad cheapgrad: gradient cost / evaluation cost, backward vs forward"
+                 + (f" (run {run})" if run else ""), fontsize=11)
+    return fig
+
+
 def plot(rows: list[dict], path: str) -> list[str]:
-    """Ratios to one evaluation vs ``n`` (log-log): op counts as lines, times as markers.
+    """Ratios to one evaluation vs ``n`` (log-log): op counts as lines, times as markers with 95 %
+    intervals; writes PATH as PNG and SVG.
 
     >>> import tempfile, os
     >>> rows = list(run_grid([5, 10], ["sparse"], repeats=1, min_sample=0))
     >>> [os.path.basename(f) for f in plot(rows, os.path.join(tempfile.mkdtemp(), "cg.png"))]
     ['cg.png', 'cg.svg']
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    families = [f for f in FAMILIES if any(r["family"] == f for r in rows)]
-    fig, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4.2), squeeze=False)
-    styles = {"backward": "tab:blue", "forward": "tab:red", "ld": "tab:orange"}
-    labels = {"backward": "backward", "forward": "forward gradient (n directions)", "ld": "LD-derivative (M = I)"}
-    for ax, fam in zip(axes[0], families):
-        sel = sorted((r for r in rows if r["family"] == fam), key=lambda r: r["n"])
-        ns = [r["n"] for r in sel]
-        for kind, color in styles.items():
-            line, marker = ("--", "s") if kind == "ld" else ("-", "o")  # LD's op line is forward's
-            ax.plot(ns, [r[f"ops_ratio_{kind}"] for r in sel], line, color=color, label=f"{labels[kind]}: ops")
-            pts = [(r["n"], r[f"time_ratio_{kind}"]) for r in sel if r.get(f"time_ratio_{kind}") is not None]
-            if pts:
-                ax.plot(*zip(*pts), marker, color=color, mfc="none" if kind == "ld" else color,
-                        label=f"{labels[kind]}: time")
-        ax.axhline(2.5, color="gray", lw=0.8, ls=":", label="goal 2.5 (backward)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("input dimension n")
-        ax.set_ylabel("cost / one evaluation")
-        ax.set_title(f"cheap gradient principle ({fam} networks)")
-        ax.legend(fontsize=7)
-    return save_figure(fig, path)
+    return save_figure(figure(rows), path)

@@ -14,7 +14,8 @@ What is computed for one small scalar network (``n <= 6`` inputs, a few dozen hi
 
 No timing: every number is exact and deterministic (the sample of ``D^a_F(0)`` depends on the
 seed only). For ``n = 2`` the plot shows the polytope (filled) with the ``D^a_F(0)`` points and the
-two backpropagation outputs; for ``n = 1`` the segment on a line. On the reduction network of an
+two backpropagation outputs; for ``n = 3`` the same in three panels, the projections on the
+coordinate planes; for ``n = 1`` the segment on a line. On the reduction network of an
 unsatisfiable formula the polytope is ``{0}`` while backpropagation with ``s = 1`` typically returns
 a nonzero vector outside it.
 """
@@ -25,7 +26,6 @@ import math
 
 import numpy as np
 
-from nsad.experiments.matmul_bench import save_figure
 from nsad.networks.ad.backward import backward
 from nsad.networks.ad.clarke import (ClarkePolytope, ConservativeSample, backprop_at_zero, clarke_subdifferential_at_zero,
                              conservative_gradients_at_zero)
@@ -122,14 +122,90 @@ def format_report(rep: dict) -> str:
     return "\n".join(lines)
 
 
-def _polygon(vertices: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    cx = sum(v[0] for v in vertices) / len(vertices)
-    cy = sum(v[1] for v in vertices) / len(vertices)
-    return sorted(vertices, key=lambda v: math.atan2(v[1] - cy, v[0] - cx))
+def _hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The vertices of the 2-D convex hull of ``points`` in counter-clockwise order (all of them,
+    deduplicated, when they are collinear or fewer than three)."""
+    pts = sorted(set(points))
+    if len(pts) < 3:
+        return pts
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        hull = ConvexHull(np.array(pts))
+    except QhullError:  # collinear: the segment's two ends
+        return [pts[0], pts[-1]]
+    return [pts[i] for i in hull.vertices]
 
 
-def plot(rep: dict, path: str) -> list[str]:
-    """The polytope beside the ``D^a_F(0)`` points and backprop outputs (n = 1 or 2 only).
+def panels(rep: dict) -> list[dict]:
+    """The plotted data: one panel per pair of coordinates (n = 2: one; n = 3: the three coordinate
+    planes, each a projection; n = 1: the line), with the hull of the polytope's vertices in that
+    plane, the piece gradients, the ``D^a_F(0)`` points and the two backpropagation outputs.
+
+    >>> from nsad.networks import ReluNetwork
+    >>> ps = panels(analyse(ReluNetwork([[[1, 0], [-1, 0], [0, 1]], [[1, 1, 1]]])))  # |x1| + relu(x2)
+    >>> [(p["axes"], sorted(p["hull"])) for p in ps]
+    [((0, 1), [(-1.0, 0.0), (-1.0, 1.0), (1.0, 0.0), (1.0, 1.0)])]
+    """
+    n = rep["n"]
+    if n not in (1, 2, 3):
+        raise ValueError(f"the Clarke plot is drawn for n = 1, 2 or 3 inputs, this network has n = {n}")
+    P: ClarkePolytope = rep["_polytope"]
+    S: ConservativeSample = rep["_sample"]
+    pairs = [(0, None)] if n == 1 else [(0, 1)] if n == 2 else [(0, 1), (0, 2), (1, 2)]
+    out = []
+    for i, j in pairs:
+        def xy(v, i=i, j=j):
+            return (float(v[i]), float(v[j]) if j is not None else 0.0)
+
+        out.append({"axes": (i, j), "hull": _hull([xy(v) for v in P.vertices]),
+                    "pieces": sorted({xy(p.gradient) for p in P.pieces}),
+                    "sample": sorted({xy(p) for p in S.points}),
+                    "backprop": {s: xy(rep["_backprop"][s]) for s in (0, 1)}})
+    return out
+
+
+def figure(rep: dict, name: str | None = None):
+    """The figure of :func:`panels` (not saved); ``name`` (the network's file) goes in the title."""
+    from nsad.experiments.plotting import legend, new_figure
+
+    S: ConservativeSample = rep["_sample"]
+    ps = panels(rep)
+    n = rep["n"]
+    fig, axes = new_figure(5.0 * len(ps) if n > 1 else 7.0, 5.0 if n > 1 else 2.6, ncols=len(ps))
+    for ax, p in zip(axes, ps):
+        hull = p["hull"]
+        label = "Clarke subdifferential dF(0)" + (" (projection)" if n == 3 else "")
+        if len(hull) >= 3:
+            ax.fill(*zip(*hull), color="tab:blue", alpha=0.25, label=label)
+            ax.plot(*zip(*(hull + hull[:1])), color="tab:blue", lw=1.5)
+        elif len(hull) == 2:
+            ax.plot(*zip(*hull), color="tab:blue", lw=5, alpha=0.5, label=label)
+        else:
+            ax.plot(*zip(*hull), "o", color="tab:blue", ms=16, alpha=0.5, label=label)
+        ax.plot(*zip(*p["pieces"]), "D", color="tab:blue", ms=6, label="piece gradients (exact)")
+        ax.plot(*zip(*p["sample"]), ".", color="tab:gray", ms=6,
+                label=f"D^a_F(0): {len(S.points)} points from {'all' if S.exhaustive else 'a sample of'} "
+                f"{S.choices} vertex choices")
+        for s, marker, color in ((0, "v", "tab:green"), (1, "*", "tab:red")):
+            ax.plot(*p["backprop"][s], marker, color=color, ms=13, label=f"backprop at 0 with relu'(0) = {s}")
+        i, j = p["axes"]
+        ax.set_xlabel(f"dF/dx{i + 1} (gradient coordinate {i + 1})")
+        if j is not None:
+            ax.set_ylabel(f"dF/dx{j + 1} (gradient coordinate {j + 1})")
+            ax.set_aspect("equal", adjustable="datalim")
+        else:
+            ax.set_yticks([])
+        ax.grid(True, lw=0.3)
+    legend(axes[len(axes) // 2], ncol=2 if n > 1 else 1)
+    what = f"{name}: " if name else ""
+    fig.suptitle(f"{what}Clarke subdifferential at 0 vs backpropagation\n(n = {n}, {rep['units']} hidden units"
+                 + (", projections on the coordinate planes)" if n == 3 else ")"), fontsize=11)
+    return fig
+
+
+def plot(rep: dict, path: str, name: str | None = None) -> list[str]:
+    """The polytope beside the ``D^a_F(0)`` points and backprop outputs (n = 1, 2 or 3).
 
     >>> import tempfile, os
     >>> from nsad.networks import ReluNetwork
@@ -137,45 +213,9 @@ def plot(rep: dict, path: str) -> list[str]:
     >>> [os.path.basename(f) for f in plot(rep, os.path.join(tempfile.mkdtemp(), "c"))]
     ['c.png', 'c.svg']
     """
-    import matplotlib
+    from nsad.experiments.plotting import save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = rep["n"]
-    if n not in (1, 2):
-        raise ValueError(f"the Clarke plot is drawn for n = 1 or 2 inputs, this network has n = {n}")
-    P: ClarkePolytope = rep["_polytope"]
-    S: ConservativeSample = rep["_sample"]
-    to_xy = (lambda v: (float(v[0]), float(v[1]))) if n == 2 else (lambda v: (float(v[0]), 0.0))
-    fig, ax = plt.subplots(figsize=(5.5, 5.0) if n == 2 else (6, 2.4))
-    verts = [to_xy(v) for v in P.vertices]
-    if len(verts) >= 3 and P.dimension == 2:
-        poly = _polygon(verts)
-        ax.fill(*zip(*poly), color="tab:blue", alpha=0.25, label="Clarke subdifferential dF(0)")
-        ax.plot(*zip(*(poly + poly[:1])), color="tab:blue", lw=1.5)
-    elif len(verts) == 2:
-        ax.plot(*zip(*verts), color="tab:blue", lw=4, alpha=0.5, label="Clarke subdifferential dF(0)")
-    else:
-        ax.plot(*zip(*verts), "o", color="tab:blue", ms=14, alpha=0.5, label="Clarke subdifferential dF(0)")
-    grads = np.array([to_xy(p.gradient) for p in P.pieces])
-    ax.plot(grads[:, 0], grads[:, 1], "D", color="tab:blue", ms=5, label="piece gradients")
-    pts = np.array([to_xy(p) for p in S.points])
-    ax.plot(pts[:, 0], pts[:, 1], ".", color="tab:gray", ms=6,
-            label=f"D^a_F(0) vertex choices ({'all' if S.exhaustive else 'sample'})")
-    for s, marker, color in ((0, "v", "tab:green"), (1, "*", "tab:red")):
-        v = to_xy(rep["_backprop"][s])
-        ax.plot([v[0]], [v[1]], marker, color=color, ms=13, label=f"backprop at 0, relu'(0)={s}")
-    ax.set_xlabel("d/dx1")
-    if n == 2:
-        ax.set_ylabel("d/dx2")
-        ax.set_aspect("equal", adjustable="datalim")
-    else:
-        ax.set_yticks([])
-    ax.grid(True, lw=0.3)
-    ax.legend(fontsize=7, loc="best")
-    ax.set_title("Clarke subdifferential at 0 vs conservative gradients")
-    return save_figure(fig, path)
+    return save_figure(figure(rep, name), path)
 
 
-__all__ = ["analyse", "public", "format_report", "plot"]
+__all__ = ["analyse", "public", "format_report", "panels", "figure", "plot"]

@@ -88,10 +88,34 @@ def _command_of(argv: list[str]) -> str | None:
     return None
 
 
+_SUMMARY_LINE = None
+
+
+def _summary(name: str) -> str | None:
+    """A command's ``SUMMARY`` read from its module's source text (a plain one-line string), or
+    None (then the module is imported): listing a command must not cost compiling and running its
+    module, which is what an import is where no bytecode cache can be written."""
+    global _SUMMARY_LINE
+    import re
+
+    from nsad.experiments import commands
+
+    if _SUMMARY_LINE is None:
+        _SUMMARY_LINE = re.compile(r'^SUMMARY = "([^"\\]*)"', re.M)
+    try:
+        with open(os.path.join(os.path.dirname(commands.__file__), f"{name}.py"), encoding="utf-8") as fh:
+            m = _SUMMARY_LINE.search(fh.read())
+    except (OSError, UnicodeDecodeError, TypeError):
+        return None
+    return m.group(1) if m else None
+
+
 def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
     """The parser of every command; with ``only`` (or ``lazy``), just that command (or none)
-    registers its full sub-parser and the others are listed with their one-line ``SUMMARY``, whose
-    modules import no numerical library: ``nsad --help`` and ``nsad --version`` stay fast.
+    registers its full sub-parser and the others are listed with their one-line ``SUMMARY``, read
+    from the modules' source text (:func:`_summary`; no command module is imported, and a listed
+    sub-parser gets no options: nothing parses through it): ``nsad --help`` and ``nsad --version``
+    import no numerical library and stay fast.
 
     >>> "verify" in build_parser().format_help(), build_parser("reduce").parse_args(["reduce", "a.cnf", "--out", "b.npz"]).out
     (True, 'b.npz')
@@ -107,18 +131,26 @@ def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.Arg
     parser.add_argument("--version", action="version", version=f"nsad {_version()}")
     _add_limit_options(parser, "limit_global", True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    listed: set = set()
     for name in COMMANDS:
+        full = name == only or (only is None and not lazy)
+        summary = None if full else _summary(name)
+        if summary is not None:   # listed from its source text: the module is not even imported
+            listed.add(id(sub.add_parser(name, help=summary, add_help=False)))
+            continue
         try:
             module = importlib.import_module(f"nsad.experiments.commands.{name}")
         except ModuleNotFoundError as exc:
             if exc.name == f"nsad.experiments.commands.{name}":
                 continue  # command not built yet
             raise
-        if name == only or (only is None and not lazy):
+        if full:
             module.register(sub)
         else:
-            sub.add_parser(name, help=getattr(module, "SUMMARY", None))
+            listed.add(id(sub.add_parser(name, help=getattr(module, "SUMMARY", None), add_help=False)))
     for p in _subparsers(parser):
+        if id(p) in listed:   # a listing only: this parse never reaches it (an argument would load it)
+            continue
         if p.epilog is None:
             p.epilog = EXIT_CODES_EPILOG
         if "--no-limits" not in p._option_string_actions:

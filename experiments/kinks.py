@@ -52,33 +52,17 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from nsad.experiments.stats import Z95, wilson  # noqa: F401  (re-exported: kinks.wilson)
+
 DTYPES = ("float16", "float32", "float64")
 DATASET = "sklearn digits"
-Z95 = 1.959963984540054
 
 #: the per-dtype counts (steps with the property), in table order
 COUNTS = ("differs", "float_zero", "exact_kink", "differs_exact", "differs_no_float_zero",
           "float_zero_no_differs", "rounding_kink", "missed_kink")
 
 
-# ---- statistics ---------------------------------------------------------------------------------
-
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for ``k`` successes in ``n`` trials (``(0, 1)`` when ``n = 0``).
-
-    >>> [round(v, 4) for v in wilson(81, 263)]  # Newcombe (1998), method 3
-    [0.2553, 0.3662]
-    >>> [round(v, 4) for v in wilson(0, 10)]
-    [0.0, 0.2775]
-    """
-    if n <= 0:
-        return 0.0, 1.0
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
-
+# ---- statistics: the Wilson interval lives in experiments/stats.py ---------------------------
 
 # ---- data and model -----------------------------------------------------------------------------
 
@@ -446,6 +430,53 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+KEYS = (("differs", "gradient changes with relu'(0)"), ("float_zero", "float sees a zero"),
+        ("exact_kink", "exact kink"), ("rounding_kink", "float zero, not exact"))
+
+
+def bars(rows: list[dict]) -> list[dict]:
+    """The plotted data: per count of :data:`KEYS` and per dtype, the fraction of steps, its 95 %
+    Wilson interval and the number of steps behind it.
+
+    >>> b = bars([{"dtype": "float16", "steps": 10, **{f"{k}{e}": v for k, _ in KEYS
+    ...            for e, v in (("", 3), ("_lo", 0.1), ("_hi", 0.6))}}])
+    >>> b[0]["label"], b[0]["y"], b[0]["steps"]
+    ("gradient changes with relu'(0)", [0.3], [10])
+    """
+    out = []
+    for key, label in KEYS:
+        steps = [int(r["steps"]) for r in rows]
+        out.append({"key": key, "label": label, "dtypes": [r["dtype"] for r in rows],
+                    "y": [r[key] / max(1, n) for r, n in zip(rows, steps)],
+                    "lo": [r[key + "_lo"] for r in rows], "hi": [r[key + "_hi"] for r in rows], "steps": steps})
+    return out
+
+
+def figure(rows: list[dict]):
+    """The bar chart of one ``nsad kinks`` run (see :func:`bars`); not saved."""
+    from nsad.experiments.plotting import legend, new_figure
+
+    data = bars(rows)
+    fig, (ax,) = new_figure(8.0, 4.6)
+    width = 0.8 / len(data)
+    xs = np.arange(len(rows))
+    for i, b in enumerate(data):
+        p, lo, hi = np.array(b["y"]), np.array(b["lo"]), np.array(b["hi"])
+        ax.bar(xs + (i - (len(data) - 1) / 2) * width, p, width, label=b["label"],
+               yerr=np.vstack([np.maximum(p - lo, 0), np.maximum(hi - p, 0)]), capsize=3)
+    ax.set_xticks(xs)
+    ax.set_xticklabels([f"{r['dtype']}\n({r['steps']} steps)" for r in rows])
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("float format of backprop (number of minibatch steps)")
+    ax.set_ylabel("fraction of minibatch steps (95% Wilson CI)")
+    r0 = rows[0] if rows else {}
+    ax.set_title(f"nsad kinks: relu'(0) = 0 vs 1, MLP {r0.get('layers', '')} on {DATASET}, "
+                 f"{r0.get('steps', 0)} steps of batch {r0.get('batch', 0)}", fontsize=10)
+    ax.grid(True, axis="y", lw=0.3)
+    legend(ax, below=0.22)
+    return fig
+
+
 def plot(rows: list[dict], path: str) -> list[str]:
     """Bar chart: fraction of steps per dtype for each count, with 95 % Wilson error bars.
 
@@ -454,32 +485,6 @@ def plot(rows: list[dict], path: str) -> list[str]:
     >>> [os.path.basename(f) for f in plot(rows, os.path.join(tempfile.mkdtemp(), "k.png"))]
     ['k.png', 'k.svg']
     """
-    import matplotlib
+    from nsad.experiments.plotting import save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from nsad.experiments.matmul_bench import save_figure
-
-    keys = [("differs", "gradient changes with relu'(0)"), ("float_zero", "float sees a zero"),
-            ("exact_kink", "exact kink"), ("rounding_kink", "float zero, not exact")]
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    width = 0.8 / len(keys)
-    xs = np.arange(len(rows))
-    for i, (key, label) in enumerate(keys):
-        n = [max(1, r["steps"]) for r in rows]
-        p = np.array([r[key] / m for r, m in zip(rows, n)])
-        lo = np.array([r[key + "_lo"] for r in rows])
-        hi = np.array([r[key + "_hi"] for r in rows])
-        ax.bar(xs + (i - (len(keys) - 1) / 2) * width, p, width, label=label,
-               yerr=np.vstack([np.maximum(p - lo, 0), np.maximum(hi - p, 0)]), capsize=3)
-    ax.set_xticks(xs)
-    ax.set_xticklabels([r["dtype"] for r in rows])
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("arithmetic of backprop")
-    ax.set_ylabel("fraction of minibatch steps (95% Wilson CI)")
-    r0 = rows[0] if rows else {}
-    ax.set_title(f"relu'(0) = 0 vs 1: MLP {r0.get('layers', '')} on {DATASET}, "
-                 f"{r0.get('steps', 0)} steps of batch {r0.get('batch', 0)}", fontsize=9)
-    ax.legend(fontsize=7)
-    return save_figure(fig, path)
+    return save_figure(figure(rows), path)

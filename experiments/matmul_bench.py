@@ -42,6 +42,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from nsad.experiments.plotting import Curve, draw, goal_line, legend, new_figure, plot_paths, save_figure  # noqa: F401
+from nsad.experiments.stats import median_ci, ratio_ci
 from nsad.networks.ad.engine import PreparedNetwork
 from nsad.networks.ad.costs import directional_ops
 from nsad.networks.ad.forward import directional_derivatives
@@ -105,32 +107,6 @@ def goals(row: dict) -> dict:
     return {"goal_dd": "met" if dd else "missed", "goal_matmul": "met" if mm else "missed"}
 
 
-def plot_paths(path) -> list[str]:
-    """``PATH`` as a PNG and an SVG file: ``x.png`` -> [x.png, x.svg]; ``x`` -> [x.png, x.svg].
-
-    >>> plot_paths("out/ratio.svg"), plot_paths("r")
-    (['out/ratio.png', 'out/ratio.svg'], ['r.png', 'r.svg'])
-    """
-    import os
-
-    root, ext = os.path.splitext(os.fspath(path))
-    if ext.lower() not in (".png", ".svg"):
-        root = os.fspath(path)
-    return [root + ".png", root + ".svg"]
-
-
-def save_figure(fig, path) -> list[str]:
-    """Save ``fig`` as PNG and SVG (see :func:`plot_paths`), close it, return the file names."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    out = plot_paths(path)
-    for f in out:
-        fig.savefig(f)
-    plt.close(fig)
-    return out
-
-
 def torch_available() -> bool:
     """Whether PyTorch is installed (an optional extra: everything else works without it).
 
@@ -147,17 +123,17 @@ def torch_available() -> bool:
         return False
 
 
-def interleaved_medians(funcs: dict[str, Callable[[], object]], repeats: int,
-                        min_sample: float = 0.0) -> dict[str, float]:
-    """Median wall time per call of each function over ``repeats`` rounds, rotating the order.
+def interleaved_samples(funcs: dict[str, Callable[[], object]], repeats: int,
+                        min_sample: float = 0.0) -> dict[str, list[float]]:
+    """Wall time per call of each function in each of ``repeats`` rounds, rotating the order.
 
     After one warm-up call each, a function faster than ``min_sample`` seconds is called ``k`` times
     per sample (``k`` chosen from the warm-up, as ``timeit``'s autorange does) and the sample is the
     mean of those calls: short calls are timed over a long enough window to beat clock and scheduler
-    noise.
+    noise. Round ``r`` of every function ran back to back, so per-round ratios are paired.
 
-    >>> t = interleaved_medians({"a": lambda: None, "b": lambda: sum(range(10))}, 3, min_sample=1e-3)
-    >>> sorted(t) == ["a", "b"] and all(v >= 0 for v in t.values())
+    >>> t = interleaved_samples({"a": lambda: None, "b": lambda: sum(range(10))}, 3, min_sample=1e-3)
+    >>> sorted(t) == ["a", "b"] and all(len(v) == 3 and min(v) >= 0 for v in t.values())
     True
     """
     keys = list(funcs)
@@ -176,7 +152,18 @@ def interleaved_medians(funcs: dict[str, Callable[[], object]], repeats: int,
             for _ in range(num):
                 f()
             times[k].append((time.perf_counter() - t0) / num)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
+
+
+def interleaved_medians(funcs: dict[str, Callable[[], object]], repeats: int,
+                        min_sample: float = 0.0) -> dict[str, float]:
+    """Median of :func:`interleaved_samples` per function.
+
+    >>> t = interleaved_medians({"a": lambda: None, "b": lambda: sum(range(10))}, 3, min_sample=1e-3)
+    >>> sorted(t) == ["a", "b"] and all(v >= 0 for v in t.values())
+    True
+    """
+    return {k: statistics.median(v) for k, v in interleaved_samples(funcs, repeats, min_sample).items()}
 
 
 def dense_matrices(width: int, depth: int, dtype, seed: int) -> list[np.ndarray]:
@@ -220,8 +207,10 @@ def measure(width: int, p: int, dtype: str, *, mats: list[np.ndarray] | None = N
     """Time one configuration (see the protocol); returns a flat row.
 
     >>> row = measure(16, 2, "float64", repeats=1, use_torch=False, min_sample=0, matmul_runs=2)
-    >>> sorted(k for k in row if k.startswith("ratio")), len(row["ratios_matmul"]), row["goal_matmul"]
-    (['ratio_matmul', 'ratio_matmul_worst', 'ratio_random', 'ratio_torch', 'ratio_zero', 'ratios_matmul'], 2, 'n/a')
+    >>> sorted(k for k in row if k.startswith("ratio") and not k.endswith(("_lo", "_hi")))
+    ['ratio_matmul', 'ratio_matmul_worst', 'ratio_random', 'ratio_torch', 'ratio_zero', 'ratios_matmul']
+    >>> len(row["ratios_matmul"]), row["goal_matmul"], row["ratio_zero_lo"] <= row["ratio_zero"] <= row["ratio_zero_hi"]
+    (2, 'n/a', True)
     """
     from nsad.reductions.matmul import multiply
 
@@ -259,12 +248,17 @@ def measure(width: int, p: int, dtype: str, *, mats: list[np.ndarray] | None = N
     directional_derivatives(plan, x, D)
     one = time.perf_counter() - t0
     reps = max(1, min(repeats, 3)) if one > 1.0 else max(1, repeats)
-    t = interleaved_medians(funcs, reps, min_sample=min_sample)
+    samples = interleaved_samples(funcs, reps, min_sample=min_sample)
+    t = {k: statistics.median(v) for k, v in samples.items()}
     t_torch = t.get("torch")
     mm_runs = [interleaved_medians(mm_funcs, reps, min_sample=min_sample) for _ in range(max(1, matmul_runs))]
     ratios_mm = [r["matmul_dd"] / r["matmul"] for r in mm_runs]
     mid = sorted(range(len(mm_runs)), key=lambda i: ratios_mm[i])[len(mm_runs) // 2]  # the median run
     t["matmul"], t["matmul_dd"] = mm_runs[mid]["matmul"], mm_runs[mid]["matmul_dd"]
+    zero_lo, _, zero_hi = ratio_ci(samples["dd_zero"], samples["products"])
+    rnd_lo, _, rnd_hi = ratio_ci(samples["dd_random"], samples["products"])
+    mm_lo, _, mm_hi = median_ci(ratios_mm)
+    ratio_matmul = t["matmul_dd"] / t["matmul"]
     row = {
         "width": width,
         "depth": depth,
@@ -275,10 +269,17 @@ def measure(width: int, p: int, dtype: str, *, mats: list[np.ndarray] | None = N
         "t_dd_zero": t["dd_zero"],
         "t_dd_random": t["dd_random"],
         "ratio_zero": t["dd_zero"] / t["products"],
+        "ratio_zero_lo": zero_lo,
+        "ratio_zero_hi": zero_hi,
         "ratio_random": t["dd_random"] / t["products"],
+        "ratio_random_lo": rnd_lo,
+        "ratio_random_hi": rnd_hi,
         "t_matmul": t["matmul"],
         "t_matmul_dd": t["matmul_dd"],
-        "ratio_matmul": t["matmul_dd"] / t["matmul"],
+        "ratio_matmul": ratio_matmul,
+        "ratio_matmul_lo": min(mm_lo, ratio_matmul),
+        "ratio_matmul_hi": max(mm_hi, ratio_matmul),
+        "matmul_runs": len(ratios_mm),
         "ratios_matmul": ratios_mm,
         "ratio_matmul_worst": max(ratios_mm),
         "t_torch": t_torch,
@@ -310,6 +311,94 @@ def run_grid(widths: Iterable[int], ps: Iterable[int], dtypes: Iterable[str], *,
             del mats
 
 
+def _as_list(v) -> list:
+    if isinstance(v, str):  # read back from the store: a JSON list
+        import json
+
+        return json.loads(v)
+    return list(v)
+
+
+def curves(rows: list[dict]) -> dict[str, list[Curve]]:
+    """The plotted data: one panel per dtype (directional derivatives / products, x = 0 and random
+    x, one curve per width) and the ``A @ B`` panel, each point with its 95 % bootstrap interval
+    and the number of timed rounds (of runs, for ``A @ B``) behind it.
+
+    >>> rows = [{"width": 8, "p": p, "dtype": "float64", "repeats": 5, "matmul_runs": 3, "ratio_zero": 1.0,
+    ...          "ratio_zero_lo": 0.9, "ratio_zero_hi": 1.2, "ratio_random": 1.1, "ratio_random_lo": 1.0,
+    ...          "ratio_random_hi": 1.3, "ratio_matmul": 2.5, "ratio_matmul_lo": 2.2, "ratio_matmul_hi": 2.9}
+    ...         for p in (1, 2)]
+    >>> panels = curves(rows)
+    >>> sorted(panels), [c.legend() for c in panels["A @ B"]]
+    (['A @ B', 'float64'], ['w = 8, float64 (3 runs each)'])
+    """
+    import matplotlib.pyplot as plt
+
+    widths = sorted({r["width"] for r in rows})
+    dtypes = sorted({r["dtype"] for r in rows}, reverse=True)
+    cmap = plt.get_cmap("viridis")
+    color = {w: cmap(0.85 * i / max(1, len(widths) - 1)) for i, w in enumerate(widths)}
+    out: dict[str, list[Curve]] = {}
+    for dtype in dtypes:
+        panel = []
+        for w in widths:
+            sel = sorted((r for r in rows if r["width"] == w and r["dtype"] == dtype), key=lambda r: r["p"])
+            if not sel:
+                continue
+            ps, n = [r["p"] for r in sel], [r["repeats"] for r in sel]
+            for key, what, style, filled in (("ratio_zero", "x = 0", "o-", True),
+                                             ("ratio_random", "random x", "s--", False)):
+                ys = [r[key] for r in sel]
+                lo = [r.get(f"{key}_lo", y) if r.get(f"{key}_lo") is not None else y for r, y in zip(sel, ys)]
+                hi = [r.get(f"{key}_hi", y) if r.get(f"{key}_hi") is not None else y for r, y in zip(sel, ys)]
+                panel.append(Curve(f"w = {w}, {what}", ps, ys, lo, hi, n, style, color[w], filled, "rounds"))
+        out[dtype] = panel
+    mm = []
+    for w in widths:
+        for dtype, style, filled in zip(dtypes, ("o-", "s--"), (True, False)):
+            sel = sorted((r for r in rows if r["width"] == w and r["dtype"] == dtype), key=lambda r: r["p"])
+            if not sel:
+                continue
+            ys = [r["ratio_matmul"] for r in sel]
+            runs = [r.get("matmul_runs") or len(_as_list(r.get("ratios_matmul") or [0])) for r in sel]
+            lo = [r["ratio_matmul_lo"] if r.get("ratio_matmul_lo") is not None else y for r, y in zip(sel, ys)]
+            hi = [r["ratio_matmul_hi"] if r.get("ratio_matmul_hi") is not None else y for r, y in zip(sel, ys)]
+            mm.append(Curve(f"w = {w}, {dtype}", [r["p"] for r in sel], ys, lo, hi, runs, style, color[w], filled,
+                           "runs"))
+    out["A @ B"] = mm
+    return out
+
+
+def figure(rows: list[dict]):
+    """The figure of one ``nsad matmul`` run (see :func:`curves`); not saved."""
+    panels = curves(rows)
+    fig, axes = new_figure(5.2 * len(panels), 4.6, ncols=len(panels))
+    depth = rows[0].get("depth", 4) if rows else 4
+    for ax, (name, cs) in zip(axes, panels.items()):
+        for c in cs:
+            draw(ax, c)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        if name == "A @ B":
+            goal_line(ax, MATMUL_GOAL, f"goal {MATMUL_GOAL} (w >= {GOAL_MIN_WIDTH}, p >= {GOAL_MIN_P})")
+            ax.axhline(MATMUL_FLOOR, color="0.4", lw=1, ls="--", label=f"floor {MATMUL_FLOOR:g} (2p columns)")
+            ax.set_xlabel("p, columns of B (count)")
+            ax.set_ylabel("time ratio: A@B via directional derivatives / A@B")
+            ax.set_title("A @ B through 2p directional derivatives\n(median run, 95% CI over runs)", fontsize=10)
+        else:
+            goal_line(ax, DD_GOAL, f"goal {DD_GOAL} (w >= {GOAL_MIN_WIDTH}, p >= {GOAL_MIN_P})")
+            ax.set_xlabel("p, number of directions (count)")
+            ax.set_ylabel("time ratio: directional derivatives / products")
+            ax.set_title(f"p directional derivatives vs the same GEMMs ({name})\n"
+                         "(median of rounds, 95% bootstrap CI)", fontsize=10)
+        ax.grid(True, which="both", lw=0.3)
+        legend(ax, ncol=1)
+    run = rows[0].get("run_id") if rows else None
+    fig.suptitle(f"nsad matmul: dense random ReLU network, depth {depth}, w x w layers"
+                 + (f" (run {run})" if run else ""), fontsize=11)
+    return fig
+
+
 def plot(rows: list[dict], path: str) -> list[str]:
     """Ratios vs ``p`` per width (one panel per dtype, plus A@B); writes PATH as PNG and SVG.
 
@@ -318,43 +407,4 @@ def plot(rows: list[dict], path: str) -> list[str]:
     >>> [os.path.basename(f) for f in plot(rows, os.path.join(tempfile.mkdtemp(), "mm"))]
     ['mm.png', 'mm.svg']
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    dtypes = sorted({r["dtype"] for r in rows}, reverse=True)
-    fig, axes = plt.subplots(1, len(dtypes) + 1, figsize=(5 * (len(dtypes) + 1), 4), squeeze=False)
-    axes = axes[0]
-    widths = sorted({r["width"] for r in rows})
-    cmap = plt.get_cmap("viridis")
-    for ax, dtype in zip(axes, dtypes):
-        for i, w in enumerate(widths):
-            sel = sorted((r for r in rows if r["width"] == w and r["dtype"] == dtype), key=lambda r: r["p"])
-            if not sel:
-                continue
-            color = cmap(i / max(1, len(widths) - 1))
-            ps = [r["p"] for r in sel]
-            ax.plot(ps, [r["ratio_zero"] for r in sel], "o-", color=color, label=f"w={w}, x=0")
-            ax.plot(ps, [r["ratio_random"] for r in sel], "s--", color=color, label=f"w={w}, random x")
-        ax.axhline(DD_GOAL, color="red", lw=0.8, ls=":", label=f"goal {DD_GOAL}")
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("number of directions p")
-        ax.set_ylabel("directional derivatives / matrix products")
-        ax.set_title(f"batched directional derivatives ({dtype})")
-        ax.legend(fontsize=6)
-    ax = axes[-1]
-    for i, w in enumerate(widths):
-        for dtype, style in zip(dtypes, ("o-", "s--")):
-            sel = sorted((r for r in rows if r["width"] == w and r["dtype"] == dtype), key=lambda r: r["p"])
-            if sel:
-                ax.plot([r["p"] for r in sel], [r["ratio_matmul"] for r in sel], style,
-                        color=cmap(i / max(1, len(widths) - 1)), label=f"w={w} {dtype}")
-    ax.axhline(MATMUL_GOAL, color="red", lw=0.8, ls=":", label=f"goal {MATMUL_GOAL}")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("p (columns of B)")
-    ax.set_ylabel("A@B via directional derivatives / A@B")
-    ax.set_title("matrix multiplication through [B, -B]")
-    ax.legend(fontsize=6)
-    return save_figure(fig, path)
+    return save_figure(figure(rows), path)

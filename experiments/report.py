@@ -3,10 +3,16 @@
 What it draws, when the rows are there:
 
 * ``phase_transition``: fraction of formulas found satisfiable (formula side, solid) and fraction of
-  networks found to have two Clarke subgradients (network side, markers) against the clause ratio,
-  one colour per n. The two must coincide.
-* ``time_vs_n``: median wall-clock time per network method and for the SAT solver against n
-  (log scale), with the interquartile range as error bars, and the fitted growth factor per variable.
+  networks found to have two Clarke subgradients (network side, open markers, dashed) against the
+  clause ratio, one colour per n, each point with its 95 % Wilson interval and the number of
+  formulas (networks) in the legend; the threshold ratio ~4.26 is a labelled line. The two sides
+  must coincide.
+* ``time_vs_n``: median wall-clock seconds per instance per network decider and for the SAT solver
+  against n (log scale), with a 95 % bootstrap interval of the median and the number of instances,
+  and the fitted growth factor per variable.
+* One figure per experiment: rows of ``nsad verify`` and of ``nsad scale`` are never mixed. When the
+  database holds both, the files are ``phase_transition-verify.png``, ``phase_transition-scale.png``
+  (and likewise ``time_vs_n-*``); with one experiment, ``phase_transition.png`` and ``time_vs_n.png``.
 * the plots of the AD experiments (``matmul_runs``, ``cheapgrad_runs`` tables) through
   ``experiments.ad_report`` when those tables are present.
 
@@ -16,37 +22,92 @@ The Markdown file lists agreement counts, certificate counts and the time tables
 from __future__ import annotations
 
 import os
-import statistics
 from collections import defaultdict
 
+from nsad.experiments.plotting import Curve, draw, legend, new_figure, save_figure, threshold_line
 from nsad.experiments.scale import growth_rate
+from nsad.experiments.stats import median_ci, wilson
 from nsad.experiments.store import ResultStore
 
 
-def _quartiles(vals):
-    vals = sorted(vals)
-    if len(vals) == 1:
-        return vals[0], vals[0], vals[0]
-    q = statistics.quantiles(vals, n=4, method="inclusive")
-    return q[0], statistics.median(vals), q[2]
+def _one(rows, col: str) -> str:
+    vals = sorted({str(r[col]) for r in rows if r.get(col)})
+    return ", ".join(vals) if vals else "-"
+
+
+def phase_curves(rows: list[dict]) -> list[tuple[int, Curve, Curve]]:
+    """The phase-transition data of one experiment's rows: for every n with at least 3 ratios,
+    ``(n, formula curve, network curve)``: the SAT fraction (over the formulas the solver decided)
+    and the two-subgradient fraction (over the networks decided), each point with its 95 % Wilson
+    interval and the number of formulas (networks) behind it.
+
+    >>> rows = [{"n": 5, "ratio": r, "formula_answer": a, "network_answer": b}
+    ...         for r in (3, 4, 5) for a, b in (("sat", "two-subgradients"), ("unsat", "singleton"))]
+    >>> [(n, f.legend(), list(f.y), list(g.count)) for n, f, g in phase_curves(rows)]
+    [(5, 'n = 5, formula side: SAT (2 formulas each)', [0.5, 0.5, 0.5], [2, 2, 2])]
+    """
+    by_n_ratio = defaultdict(list)
+    for r in rows:
+        if r["ratio"] is not None and r["formula_answer"] in ("sat", "unsat"):
+            by_n_ratio[(r["n"], r["ratio"])].append(r)
+    ratios_per_n = defaultdict(set)
+    for n, ratio in by_n_ratio:
+        ratios_per_n[n].add(ratio)
+
+    def point(acc, x, k, m):
+        lo, hi = wilson(k, m)
+        for lst, v in zip(acc, (x, k / m, lo, hi, m)):
+            lst.append(v)
+
+    out = []
+    for c, n in enumerate(sorted(n for n, rs in ratios_per_n.items() if len(rs) >= 3)):
+        sat, net = ([], [], [], [], []), ([], [], [], [], [])
+        for x in sorted(ratios_per_n[n]):
+            rs = by_n_ratio[(n, x)]
+            point(sat, x, sum(r["formula_answer"] == "sat" for r in rs), len(rs))
+            known = [r for r in rs if r["network_answer"] in ("two-subgradients", "singleton")]
+            if known:
+                point(net, x, sum(r["network_answer"] == "two-subgradients" for r in known), len(known))
+        col = f"C{c}"
+        out.append((n, Curve(f"n = {n}, formula side: SAT", *sat, style="o-", color=col, unit="formulas"),
+                    Curve(f"n = {n}, network side: two subgradients", *net, style="s--", color=col, filled=False,
+                          unit="networks")))
+    return out
+
+
+def time_curves(rows: list[dict]) -> list[Curve]:
+    """Time versus n of one experiment's rows: per network decider and per SAT solver, the median
+    wall-clock seconds per instance at each n (answers other than unknown), its 95 % bootstrap
+    interval and the number of instances; a series needs at least two values of n.
+
+    >>> rows = [{"n": n, "network_seconds": 0.01 * n, "network_answer": "singleton", "network_backend": "sat-grid",
+    ...          "formula_seconds": None, "formula_answer": "unknown", "solver": "cadical195"} for n in (5, 5, 9)]
+    >>> [(c.label, list(c.x), list(c.count)) for c in time_curves(rows)]
+    [('network: sat-grid', [5, 9], [2, 1])]
+    """
+    series = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r["network_seconds"] is not None and r["network_answer"] not in (None, "unknown"):
+            series[f"network: {r['network_backend']}"][r["n"]].append(r["network_seconds"])
+        if r["formula_seconds"] is not None and r["formula_answer"] not in (None, "unknown"):
+            series[f"formula: {r['solver']}"][r["n"]].append(r["formula_seconds"])
+    out = []
+    for c, (name, by_n) in enumerate(sorted(series.items())):
+        ns = sorted(by_n)
+        if len(ns) < 2:
+            continue
+        qs = [median_ci(by_n[n]) for n in ns]
+        out.append(Curve(name, ns, [q[1] for q in qs], [q[0] for q in qs], [q[2] for q in qs],
+                         [len(by_n[n]) for n in ns], "o-", f"C{c}", name.startswith("network"), "instances"))
+    return out
 
 
 def _save(fig, out_dir: str, name: str) -> list[str]:
-    paths = []
-    for ext in ("png", "svg"):
-        p = os.path.join(out_dir, f"{name}.{ext}")
-        fig.savefig(p, dpi=120, bbox_inches="tight")
-        paths.append(p)
-    return paths
+    return save_figure(fig, os.path.join(out_dir, name))
 
 
 def build_report(db: str, out_dir: str) -> dict:
     """Write plots and ``report.md`` into ``out_dir``; return what was written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     with ResultStore(db, readonly=True) as store:  # a missing or foreign database fails before out_dir exists
         tables = store.tables()
         rows = list(store.rows("verify")) if "verify" in tables else []
@@ -67,78 +128,66 @@ def build_report(db: str, out_dir: str) -> dict:
                f"| {len(rows)} | {agree} | {disagree} | {unknown} | {errors} |\n",
                "Certificates: " + ", ".join(f"{k} {v}" for k, v in sorted(certs.items())) + "\n"]
 
-    # ---- phase transition -------------------------------------------------------------------------
-    by_n_ratio = defaultdict(list)
-    # one experiment per curve: scale's grid when the store has one, else verify's (never mixed: their
-    # ratio grids differ, 4.25 vs 4.26), and never the user's own files (family "file")
-    generated = [r for r in rows if r.get("family") != "file"]
-    phase_experiment = "scale" if any(r.get("experiment") == "scale" for r in generated) else "verify"
-    for r in generated:
-        if r.get("experiment", "verify") != phase_experiment:
-            continue
-        if r["ratio"] is not None and r["formula_answer"] in ("sat", "unsat"):
-            by_n_ratio[(r["n"], r["ratio"])].append(r)
-    ratios_per_n = defaultdict(set)
-    for n, ratio in by_n_ratio:
-        ratios_per_n[n].add(ratio)
-    phase_ns = sorted(n for n, rs in ratios_per_n.items() if len(rs) >= 3)
-    if phase_ns:
-        fig, ax = plt.subplots(figsize=(6.5, 4))
-        md += ["## Phase transition\n", f"Rows of the {phase_experiment!r} experiment only.\n", "| n | ratio | formulas | SAT fraction | two-subgradient fraction |",
-               "|---|---|---|---|---|"]
-        for c, n in enumerate(phase_ns):
-            xs = sorted(ratios_per_n[n])
-            sat, net = [], []
-            for x in xs:
-                rs = by_n_ratio[(n, x)]
-                known = [r for r in rs if r["network_answer"] in ("two-subgradients", "singleton")]
-                sat.append(sum(r["formula_answer"] == "sat" for r in rs) / len(rs))
-                net.append(sum(r["network_answer"] == "two-subgradients" for r in known) / len(known)
-                           if known else float("nan"))
-                md.append(f"| {n} | {x:g} | {len(rs)} | {sat[-1]:.2f} | {net[-1]:.2f} |")
-            col = f"C{c}"
-            ax.plot(xs, sat, "-", color=col, label=f"n={n}: formula SAT")
-            ax.plot(xs, net, "o", color=col, mfc="none", label=f"n={n}: network two subgradients")
-        ax.axvline(4.26, color="gray", lw=0.8, ls=":")
-        ax.set_xlabel("clauses / variables")
-        ax.set_ylabel("fraction")
-        ax.set_title(f"Phase transition ({phase_experiment} rows): formula side vs network side")
-        ax.legend(fontsize=7)
-        written += _save(fig, out_dir, "phase_transition")
-        plt.close(fig)
-        md.append("\n![phase transition](phase_transition.png)\n")
-
-    # ---- time vs n --------------------------------------------------------------------------------
-    series = defaultdict(lambda: defaultdict(list))
-    for r in rows:
-        if r["network_seconds"] is not None and r["network_answer"] != "unknown":
-            series[f"network: {r['network_backend']}"][r["n"]].append(r["network_seconds"])
-        if r["formula_seconds"] is not None and r["formula_answer"] != "unknown":
-            series[f"formula: {r['solver']}"][r["n"]].append(r["formula_seconds"])
-    if series and any(len(v) >= 2 for v in series.values()):
-        fig, ax = plt.subplots(figsize=(6.5, 4))
-        md += ["\n## Time versus n\n", "| series | n | tasks | q1 | median | q3 |", "|---|---|---|---|---|---|"]
-        rates = []
-        for c, (name, by_n) in enumerate(sorted(series.items())):
-            ns = sorted(by_n)
-            qs = [_quartiles(by_n[n]) for n in ns]
-            med = [q[1] for q in qs]
-            ax.errorbar(ns, med, yerr=[[m - q[0] for m, q in zip(med, qs)], [q[2] - m for m, q in zip(med, qs)]],
-                        fmt="o-", capsize=3, color=f"C{c}", label=name)
-            for n, q in zip(ns, qs):
-                md.append(f"| {name} | {n} | {len(by_n[n])} | {q[0]:.2e} | {q[1]:.2e} | {q[2]:.2e} |")
-            g = growth_rate(ns, med)
-            if g is not None:
-                rates.append(f"- {name}: median time grows by a factor {g:.3f} per extra variable "
-                             f"(x{g ** 10:.2f} per 10 variables)")
-        ax.set_yscale("log")
-        ax.set_xlabel("n (variables)")
-        ax.set_ylabel("seconds (median, IQR)")
-        ax.set_title("Time versus n")
-        ax.legend(fontsize=7)
-        written += _save(fig, out_dir, "time_vs_n")
-        plt.close(fig)
-        md += ["\nFitted growth (least squares on log median time):\n"] + rates + ["\n![time vs n](time_vs_n.png)\n"]
+    # ---- phase transition and time vs n: one figure per experiment ('verify', 'scale') ------------
+    experiments = sorted({r["experiment"] or "verify" for r in rows})
+    for exp in experiments:
+        sel = [r for r in rows if (r["experiment"] or "verify") == exp]
+        suffix = "" if len(experiments) == 1 else f"-{exp}"
+        # the user's own files (family "file") have no ratio grid: never on the phase-transition curves
+        phase = phase_curves([r for r in sel if r.get("family") != "file"])
+        if phase:
+            fig, (ax,) = new_figure(7.5, 5.0)
+            md += [f"## Phase transition ({exp} rows)\n",
+                   "| n | ratio | formulas | SAT | SAT fraction [95% Wilson] | networks decided | two-subgradient "
+                   "fraction [95% Wilson] |", "|---|---|---|---|---|---|---|"]
+            for n, sat, net in phase:
+                draw(ax, sat)
+                draw(ax, net)
+                at = {x: i for i, x in enumerate(net.x)}
+                for i, x in enumerate(sat.x):
+                    j = at.get(x)
+                    net_cell = (f"{net.count[j]} | {net.y[j]:.2f} [{net.lo[j]:.2f}, {net.hi[j]:.2f}]" if j is not None
+                                else "0 | -")
+                    md.append(f"| {n} | {x:g} | {sat.count[i]} | {round(sat.y[i] * sat.count[i])} | "
+                              f"{sat.y[i]:.2f} [{sat.lo[i]:.2f}, {sat.hi[i]:.2f}] | {net_cell} |")
+            threshold_line(ax)
+            ax.set_ylim(-0.03, 1.03)
+            ax.set_xlabel("clause ratio m / n (clauses per variable)")
+            ax.set_ylabel("fraction positive (95% Wilson interval)")
+            ax.set_title(f"Phase transition of random 3-SAT, formula side vs network side\n"
+                         f"({len(sel)} rows of nsad {exp}; solver {_one(sel, 'solver')}, "
+                         f"decider {_one(sel, 'network_backend')})", fontsize=10)
+            ax.grid(True, lw=0.3)
+            legend(ax)
+            name = f"phase_transition{suffix}"
+            written += _save(fig, out_dir, name)
+            md.append(f"\n![phase transition]({name}.png)\n")
+        times = time_curves(sel)
+        if times:
+            fig, (ax,) = new_figure(7.5, 5.0)
+            md += [f"\n## Time versus n ({exp} rows)\n",
+                   "| series | n | tasks | median (s) | 95% bootstrap interval (s) |", "|---|---|---|---|---|"]
+            rates = []
+            for c in times:
+                draw(ax, c)
+                for x, y, lo, hi, k in zip(c.x, c.y, c.lo, c.hi, c.count):
+                    md.append(f"| {c.label} | {x} | {k} | {y:.2e} | [{lo:.2e}, {hi:.2e}] |")
+                g = growth_rate(c.x, c.y)
+                if g is not None:
+                    rates.append(f"- {c.label}: median time grows by a factor {g:.3f} per extra variable "
+                                 f"(x{g ** 10:.2f} per 10 variables)")
+            ax.set_yscale("log")
+            ax.set_xlabel("n (variables of the formula)")
+            ax.set_ylabel("wall-clock seconds per instance (median, 95% CI)")
+            ratios = sorted({r["ratio"] for r in sel if r["ratio"] is not None})
+            ax.set_title(f"Time to decide versus n: random 3-SAT, ratio "
+                         f"{', '.join(f'{x:g}' for x in ratios[:6])}{' ...' if len(ratios) > 6 else ''}\n"
+                         f"({len(sel)} rows of nsad {exp})", fontsize=10)
+            ax.grid(True, which="both", lw=0.3)
+            legend(ax)
+            name = f"time_vs_n{suffix}"
+            written += _save(fig, out_dir, name)
+            md += ["\nFitted growth (least squares on log median time):\n"] + rates + [f"\n![time vs n]({name}.png)\n"]
 
     # ---- AD experiments ---------------------------------------------------------------------------
     if {"matmul_runs", "cheapgrad_runs"} & set(tables):

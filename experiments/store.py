@@ -267,6 +267,26 @@ class ResultStore:
         except _SQL_ERRORS as exc:
             raise self._error(exc, f"cannot read table {table!r}") from None
 
+    def query(self, sql: str, params: tuple = ()) -> tuple[list[str], list[tuple]]:
+        """``(column names, rows)`` of one SQL statement. On a store opened ``readonly`` SQLite
+        refuses any statement that writes (a ``StoreError`` saying so); several statements are one
+        ``StoreError`` too.
+
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "q.db")
+        >>> with ResultStore(path) as s:
+        ...     s.put("verify", {"key": "a", "n": 5})
+        >>> with ResultStore(path, readonly=True) as s:
+        ...     s.query("SELECT n, COUNT(*) AS rows FROM verify GROUP BY n")
+        (['n', 'rows'], [(5, 1)])
+        """
+        try:
+            cur = self.conn.execute(sql, params)
+            names = [d[0] for d in cur.description] if cur.description else []
+            return names, cur.fetchall()
+        except _SQL_ERRORS as exc:
+            raise self._error(exc, "the query failed") from None
+
     def rows_for_keys(self, table: str, keys: Iterable[str], columns: Iterable[str] | None = None
                       ) -> Iterator[dict[str, Any]]:
         """The rows of ``table`` whose ``key`` is among ``keys`` (queried in batches)."""
@@ -376,10 +396,17 @@ AD_TABLES: dict[str, dict[str, str]] = {
         "t_dd_zero": "REAL",  # batched directional derivatives at x = 0
         "t_dd_random": "REAL",  # ... at a random x
         "ratio_zero": "REAL",
+        "ratio_zero_lo": "REAL",  # 95 % bootstrap interval of ratio_zero over the timed rounds
+        "ratio_zero_hi": "REAL",
         "ratio_random": "REAL",
+        "ratio_random_lo": "REAL",
+        "ratio_random_hi": "REAL",
         "t_matmul": "REAL",  # A @ B
         "t_matmul_dd": "REAL",  # A @ B through 2p directional derivatives
-        "ratio_matmul": "REAL",
+        "ratio_matmul": "REAL",  # the median of matmul_runs runs
+        "ratio_matmul_lo": "REAL",  # 95 % bootstrap interval over the runs
+        "ratio_matmul_hi": "REAL",
+        "matmul_runs": "INTEGER",
         "t_torch": "REAL",  # torch.func.vmap(jvp) at the random x (None without torch)
         "ratio_torch": "REAL",  # t_torch / t_dd_random
         "ops_dd": "INTEGER",
@@ -406,6 +433,12 @@ AD_TABLES: dict[str, dict[str, str]] = {
         "time_ratio_backward": "REAL",
         "time_ratio_forward": "REAL",
         "time_ratio_ld": "REAL",
+        "time_ratio_backward_lo": "REAL",  # 95 % bootstrap intervals over the timed rounds
+        "time_ratio_backward_hi": "REAL",
+        "time_ratio_forward_lo": "REAL",
+        "time_ratio_forward_hi": "REAL",
+        "time_ratio_ld_lo": "REAL",
+        "time_ratio_ld_hi": "REAL",
         "repeats": "INTEGER",
     },
     "kinks_runs": {

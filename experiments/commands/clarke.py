@@ -24,7 +24,7 @@ def register(sub) -> None:
                    help="vertex choices of D^a_F(0): all when at most this many, else a sample of this size")
     p.add_argument("--max-regions", type=positive_int, default=5000, help="give up beyond this many regions")
     add_seed(p, help="seed of the D^a_F(0) sample")
-    p.add_argument("--plot", metavar="PATH", help="for n = 1 or 2 (or a --slice): plot to PATH (.png and .svg)")
+    p.add_argument("--plot", metavar="PATH", help="for n <= 3 (or a --slice): plot to PATH (.png and .svg); n = 3 as three projections on the coordinate planes")
     add_json(p, help="print the result as one JSON object")
     p.set_defaults(func=run)
 
@@ -51,6 +51,7 @@ def plane(net, i: int, j: int):
 
 
 def run(args) -> int:
+    import os
     import sys
 
     from nsad.errors import NetworkError
@@ -78,6 +79,6 @@ def run(args) -> int:
         print(head)
         print(format_report(rep))
     if args.plot:
-        files = plot(rep, args.plot)
+        files = plot(rep, args.plot, name=os.path.basename(args.network))
         print(f"plot: {', '.join(files)}", file=sys.stderr)
     return 0

@@ -1,4 +1,5 @@
-"""`nsad results export --db PATH --format csv|jsonl|parquet [--table T] [--out FILE]`."""
+"""`nsad results export --db PATH --format csv|jsonl|parquet [--table T] [--out FILE]`, `nsad results tables`,
+`nsad results query SQL --db PATH [--json]`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,14 @@ def register(sub) -> None:
     add_db(t, writes=False)
     add_json(t, help="one JSON object per table: {file, table, rows}")
     t.set_defaults(func=run_tables)
+    q = s.add_parser("query", help="run one read-only SQL statement and print its rows",
+                     description="Run one SQL statement on the results store, opened read-only (a statement that "
+                     "writes is refused), and print its rows as tab-separated text with a header line, or as JSON "
+                     "Lines with --json. SQLite's functions apply, json_extract on the details column included.")
+    q.add_argument("sql", metavar="SQL", help="one SQL statement, e.g. \"SELECT n, COUNT(*) FROM verify GROUP BY n\"")
+    add_db(q, writes=False)
+    add_json(q, help="one JSON object per row: {column: value}")
+    q.set_defaults(func=run_query)
 
 
 def run_tables(args) -> int:
@@ -73,4 +82,19 @@ def run_export(args) -> int:
     finally:
         if args.out:
             out.close()
+    return 0
+
+
+def run_query(args) -> int:
+    from nsad.experiments.store import ResultStore
+
+    with ResultStore(args.db, readonly=True) as store:
+        names, rows = store.query(args.sql)
+    if args.json:
+        for r in rows:
+            emit_json(dict(zip(names, r)))
+        return 0
+    print("\t".join(names))
+    for r in rows:
+        print("\t".join("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in r))
     return 0

@@ -25,11 +25,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from nsad.experiments.commands.verify import executor_options, grid_tasks
+    from nsad.experiments.commands.verify import executor_options, grid_tasks, row_json
     from nsad.experiments.grid import run_grid
 
     tasks, _ = grid_tasks(args, experiment="scale")
-    on_row = (lambda row: emit_json({k: v for k, v in row.items() if k != "details"})) if args.json else None
+    on_row = (lambda row: emit_json(row_json(row))) if args.json else None
     summary = run_grid(tasks, args.db, executor_options(args), label="scale", on_row=on_row)
     code = summary.exit_code()
     if args.json:

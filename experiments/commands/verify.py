@@ -109,11 +109,19 @@ def label_mismatches(summary, expected: dict) -> list[str]:
             and r.get("formula_answer") in ("sat", "unsat") and r["formula_answer"] != expected[r["key"]]]
 
 
+def row_json(row: dict) -> dict:
+    """A result row as ``--json`` prints it: without its details, and with ``file`` first for a task
+    of the user's own formula."""
+    obj = {k: v for k, v in row.items() if k != "details"}
+    details = row.get("details")
+    return {"file": details["file"], **obj} if isinstance(details, dict) and details.get("file") else obj
+
+
 def run(args) -> int:
     from nsad.experiments.grid import run_grid
 
     tasks, expected = grid_tasks(args, experiment="verify", proofs=args.proof)
-    on_row = (lambda row: emit_json({k: v for k, v in row.items() if k != "details"})) if args.json else None
+    on_row = (lambda row: emit_json(row_json(row))) if args.json else None
     summary = run_grid(tasks, args.db, executor_options(args), resume=not args.no_resume, on_row=on_row)
     code = summary.exit_code()
     bad_labels = label_mismatches(summary, expected)

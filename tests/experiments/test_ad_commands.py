@@ -174,10 +174,10 @@ def test_clarke_user_errors(tmp_path, capsys):
     ReluNetwork([np.eye(7, dtype=int), np.ones((1, 7), dtype=int)]).save(big)
     code, _, err = run_cli(capsys, "clarke", big)
     assert code == 2 and "n = 7" in err
-    three = tmp_path / "three.npz"
-    ReluNetwork([np.eye(3, dtype=int), np.ones((1, 3), dtype=int)]).save(three)
-    code, _, err = run_cli(capsys, "clarke", three, "--plot", tmp_path / "x")
-    assert code == 2 and "n = 1 or 2" in err
+    four = tmp_path / "four.npz"
+    ReluNetwork([np.eye(4, dtype=int), np.ones((1, 4), dtype=int)]).save(four)
+    code, _, err = run_cli(capsys, "clarke", four, "--plot", tmp_path / "x")
+    assert code == 2 and "n = 1, 2 or 3" in err
     vec = tmp_path / "vec.npz"
     ReluNetwork([np.eye(2, dtype=int)]).save(vec)
     code, _, err = run_cli(capsys, "clarke", vec)

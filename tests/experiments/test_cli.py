@@ -196,5 +196,9 @@ def test_each_command_summary_is_its_help_line():
     full = build_parser()
     sub = next(a for a in full._actions if a.__class__.__name__ == "_SubParsersAction")
     helps = {c.dest: c.help for c in sub._choices_actions}
+    lazy = build_parser(lazy=True)   # summaries read from the modules' source text
+    lazy_sub = next(a for a in lazy._actions if a.__class__.__name__ == "_SubParsersAction")
+    lazy_helps = {c.dest: c.help for c in lazy_sub._choices_actions}
     for name in COMMANDS:
         assert helps[name] == importlib.import_module(f"nsad.experiments.commands.{name}").SUMMARY
+        assert lazy_helps[name] == helps[name]

@@ -8,14 +8,7 @@ import json
 
 import pytest
 
-from nsad.experiments.cli import main
 from nsad.instances import Cnf, write_dimacs
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def jsonl(text):
@@ -39,19 +32,19 @@ def files(tmp_path):
     return out
 
 
-def _decide(capsys, tmp_path, path, *extra):
-    code, out, err = run_cli(capsys, "decide", path, "--json", *extra)
+def _decide(cli, tmp_path, path, *extra):
+    code, out, err = cli("decide", path, "--json", *extra)
     verdict = tmp_path / (path.stem + "".join(str(e).strip("-") for e in extra) + ".json")
     verdict.write_text(out)
     return code, jsonl(out)[0], verdict, err
 
 
-def test_check_singleton_rebuilds_the_grid_cnf_and_checks_the_proof(tmp_path, capsys, files):
-    code, v, verdict, err = _decide(capsys, tmp_path, files["unsat"], "--proof")
+def test_check_singleton_rebuilds_the_grid_cnf_and_checks_the_proof(tmp_path, cli, files):
+    code, v, verdict, err = _decide(cli, tmp_path, files["unsat"], "--proof")
     assert code == 0 and v["verdict"] == "singleton" and v["argument"] == "class+drup"
     assert "reduced first" not in err and v["reduced_from"] == {"format": "dimacs", "n": 3, "m": 8}
     assert isinstance(v["drup"], list) and v["proof"] == "checked"
-    code, out, _ = run_cli(capsys, "check", files["unsat"], verdict)
+    code, out, _ = cli("check", files["unsat"], verdict)
     assert code == 0 and out.startswith("OK: the DRUP proof") and "rebuilt from the network" in out
     # the same proof written beside the verdict, and given as a file
     drup = tmp_path / "p.drup"
@@ -59,117 +52,119 @@ def test_check_singleton_rebuilds_the_grid_cnf_and_checks_the_proof(tmp_path, ca
     bare = dict(v)
     del bare["drup"]
     (tmp_path / "bare.json").write_text(json.dumps(bare))
-    code, out, _ = run_cli(capsys, "check", files["unsat"], tmp_path / "bare.json")
+    code, out, _ = cli("check", files["unsat"], tmp_path / "bare.json")
     assert code == 3 and out.startswith("UNCHECKABLE: no DRUP proof")
-    assert run_cli(capsys, "check", files["unsat"], tmp_path / "bare.json", "--proof", drup)[0] == 0
+    assert cli("check", files["unsat"], tmp_path / "bare.json", "--proof", drup)[0] == 0
     (tmp_path / "bare.json.drup").write_text(drup.read_text())
-    assert run_cli(capsys, "check", files["unsat"], tmp_path / "bare.json")[0] == 0
+    assert cli("check", files["unsat"], tmp_path / "bare.json")[0] == 0
     # a proof that refutes nothing, or a wrong element: a failed check (exit 1)
     (tmp_path / "empty.drup").write_text("")
-    code, out, _ = run_cli(capsys, "check", files["unsat"], tmp_path / "bare.json", "--proof", tmp_path / "empty.drup")
+    code, out, _ = cli("check", files["unsat"], tmp_path / "bare.json", "--proof", tmp_path / "empty.drup")
     assert code == 1 and out.startswith("FAILED: the DRUP proof does not refute")
     wrong = dict(v, element=[1, 0, 0])
     (tmp_path / "wrong.json").write_text(json.dumps(wrong))
-    code, out, _ = run_cli(capsys, "check", files["unsat"], tmp_path / "wrong.json", "--json")
+    code, out, _ = cli("check", files["unsat"], tmp_path / "wrong.json", "--json")
     assert code == 1 and jsonl(out)[0]["status"] == "failed" and "not the gradient" in jsonl(out)[0]["reason"]
 
 
-def test_check_never_trusts_a_cnf_carried_in_the_verdict(tmp_path, capsys, files):
+def test_check_never_trusts_a_cnf_carried_in_the_verdict(tmp_path, cli, files):
     """A verdict whose proof and CNF belong to another formula fails: the CNF is rebuilt from the
     network, whatever the verdict carries."""
-    _, v_other, _, _ = _decide(capsys, tmp_path, files["other"], "--proof")
-    _, v, _, _ = _decide(capsys, tmp_path, files["unsat"], "--proof")
+    _, v_other, _, _ = _decide(cli, tmp_path, files["other"], "--proof")
+    _, v, _, _ = _decide(cli, tmp_path, files["unsat"], "--proof")
     forged = dict(v, drup=v_other["drup"], cnf={"num_vars": 3, "clauses": [list(c) for c in OTHER.clauses]})
     (tmp_path / "forged.json").write_text(json.dumps(forged))
-    code, out, _ = run_cli(capsys, "check", files["unsat"], tmp_path / "forged.json")
+    code, out, _ = cli("check", files["unsat"], tmp_path / "forged.json")
     assert code == 1 and "FAILED" in out
     # the singleton answer on a satisfiable formula's network: wrong, whatever the proof
     sat_claim = dict(v, file=str(files["sat"]))
     (tmp_path / "satclaim.json").write_text(json.dumps(sat_claim))
-    assert run_cli(capsys, "check", files["sat"], tmp_path / "satclaim.json")[0] == 1
+    assert cli("check", files["sat"], tmp_path / "satclaim.json")[0] == 1
 
 
-def test_check_numerical_singleton_and_two_subgradients(tmp_path, capsys, files):
-    code, v, verdict, _ = _decide(capsys, tmp_path, files["unsat"], "--method", "milp")
+def test_check_numerical_singleton_and_two_subgradients(tmp_path, cli, files):
+    code, v, verdict, _ = _decide(cli, tmp_path, files["unsat"], "--method", "milp")
     assert code == 0 and v["verdict"] == "singleton" and v["argument"] == "numerical"
-    code, out, err = run_cli(capsys, "check", files["unsat"], verdict)
+    code, out, err = cli("check", files["unsat"], verdict)
     assert code == 3 and out.count("\n") == 1 and "numerical singleton" in out and "cannot be checked" in out
-    code, v, verdict, _ = _decide(capsys, tmp_path, files["sat"])
+    code, v, verdict, _ = _decide(cli, tmp_path, files["sat"])
     assert v["verdict"] == "two-subgradients"
-    assert run_cli(capsys, "check", files["sat"], verdict)[0] == 0
+    assert cli("check", files["sat"], verdict)[0] == 0
     (tmp_path / "null.json").write_text(json.dumps(dict(v, certificate=None)))
-    code, out, _ = run_cli(capsys, "check", files["sat"], tmp_path / "null.json")
+    code, out, _ = cli("check", files["sat"], tmp_path / "null.json")
     assert code == 1 and "carries no certificate" in out
     (tmp_path / "junk.json").write_text("{not json")
-    assert run_cli(capsys, "check", files["sat"], tmp_path / "junk.json")[0] == 2
+    assert cli("check", files["sat"], tmp_path / "junk.json")[0] == 2
     # JSON Lines from several methods: each line checked, the worst code wins
-    code, out, _ = run_cli(capsys, "decide", files["unsat"], "--method", "sat-grid", "milp", "--proof", "--json")
+    code, out, _ = cli("decide", files["unsat"], "--method", "sat-grid", "milp", "--proof", "--json")
     (tmp_path / "two.json").write_text(out)
-    code, out, _ = run_cli(capsys, "check", files["unsat"], tmp_path / "two.json", "--json")
+    code, out, _ = cli("check", files["unsat"], tmp_path / "two.json", "--json")
     assert code == 3 and [o["status"] for o in jsonl(out)] == ["checked", "uncheckable"]
 
 
-def test_decide_time_limit_is_undecided(tmp_path, capsys, files):
-    code, out, _ = run_cli(capsys, "decide", files["unsat"], "--method", "milp", "--time-limit", 1e-9, "--json")
+def test_decide_time_limit_is_undecided(tmp_path, cli, files):
+    code, out, _ = cli("decide", files["unsat"], "--method", "milp", "--time-limit", 1e-9, "--json")
     assert code == 3 and jsonl(out)[0]["verdict"] == "unknown"
 
 
-def test_own_files_in_verify_bench_and_vnncomp(tmp_path, capsys, files):
+def test_own_files_in_verify_bench_and_vnncomp(tmp_path, cli, files):
     folder = files["sat"].parent
-    code, out, err = run_cli(capsys, "verify", folder, "--db", tmp_path / "r.db", "--workers", 1)
+    code, out, err = cli("verify", folder, "--db", tmp_path / "r.db", "--workers", 1)
     assert code == 0, out + err
     assert "3 files; formula side: cadical195 decides each file (no manifest.json gives labels)" in err
     assert "3 formulas" in out
+    code, out, _ = cli("verify", files["sat"], "--db", tmp_path / "r.db", "--json", "--no-resume", "--workers", 1)
+    assert code == 0 and jsonl(out)[0]["file"] == str(files["sat"]) and jsonl(out)[0]["family"] == "file"
     # a manifest's labels are compared, and a wrong one is a problem (exit 1)
     (folder / "manifest.json").write_text(json.dumps([{"file": "sat.cnf", "expected": "unsat"},
                                                       {"file": "unsat.cnf", "expected": "unsat"}]))
-    code, out, err = run_cli(capsys, "verify", folder, "--db", tmp_path / "r.db", "--workers", 1)
+    code, out, err = cli("verify", folder, "--db", tmp_path / "r.db", "--workers", 1)
     assert code == 1 and "2 expected labels" in err and "1 of 2 match the formula side, 1 CONTRADICTED" in out
-    code, out, err = run_cli(capsys, "bench", "deciders", files["sat"], files["unsat"], "--json")
+    code, out, err = cli("bench", "deciders", files["sat"], files["unsat"], "--json")
     assert code == 1 and "2 files; their labels: 2 from manifest.json" in err and "CONTRADICTED" not in err
     (folder / "manifest.json").unlink()
-    code, out, err = run_cli(capsys, "bench", "deciders", folder)
+    code, out, err = cli("bench", "deciders", folder)
     assert code == 0 and "computed by cadical195 (no manifest.json gives them)" in err
-    code, out, err = run_cli(capsys, "export", "vnncomp", folder, "--out", tmp_path / "v")
+    code, out, err = cli("export", "vnncomp", folder, "--out", tmp_path / "v")
     assert code == 0 and "expected answers: 3 computed by cadical195" in out
     recs = json.loads((tmp_path / "v" / "manifest.json").read_text())
     assert {r["source_file"]: r["expected"] for r in recs} == {"other.cnf": "unsat", "sat.cnf": "sat",
                                                                "unsat.cnf": "unsat"}
 
 
-def test_generate_merges_into_an_existing_manifest(tmp_path, capsys):
+def test_generate_merges_into_an_existing_manifest(tmp_path, cli):
     out = tmp_path / "f"
-    assert run_cli(capsys, "generate", "random", "--n", 5, "--m", 10, "--count", 2, "--out", out)[0] == 0
-    code, text, _ = run_cli(capsys, "generate", "planted", "--n", 5, "--m", 10, "--count", 12, "--out", out)
+    assert cli("generate", "random", "--n", 5, "--m", 10, "--count", 2, "--out", out)[0] == 0
+    code, text, _ = cli("generate", "planted", "--n", 5, "--m", 10, "--count", 12, "--out", out)
     assert code == 0 and "2 records kept, 12 written" in text
     names = [r["file"] for r in json.loads((out / "manifest.json").read_text())]
     assert names[:2] == ["random-n5-m10-s0-000.cnf", "random-n5-m10-s0-001.cnf"] and len(names) == 14
     assert "planted-n5-m10-s0-011.cnf" in names and sorted(p.name for p in out.glob("*.cnf")) == sorted(names)
     (tmp_path / "g").mkdir()
     (tmp_path / "g" / "manifest.json").write_text('{"not": "a list"}')
-    code, _, err = run_cli(capsys, "generate", "random", "--n", 5, "--m", 10, "--out", tmp_path / "g")
+    code, _, err = cli("generate", "random", "--n", 5, "--m", 10, "--out", tmp_path / "g")
     assert code == 2 and "not an nsad manifest" in err and list((tmp_path / "g").iterdir()) == [tmp_path / "g" / "manifest.json"]
 
 
-def test_report_without_database_leaves_nothing(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "report", "--db", tmp_path / "missing.db", "--out", tmp_path / "rep")
+def test_report_without_database_leaves_nothing(tmp_path, cli):
+    code, _, err = cli("report", "--db", tmp_path / "missing.db", "--out", tmp_path / "rep")
     assert code == 2 and err.startswith("nsad: error:") and not (tmp_path / "rep").exists()
 
 
-def test_clarke_large_network_says_what_works(tmp_path, capsys):
+def test_clarke_large_network_says_what_works(tmp_path, cli):
     cnf = tmp_path / "big.cnf"
     write_dimacs(Cnf(8, [(1, 2, 3), (-4, 5, 6), (7, -8, 1)]), cnf)
-    code, _, err = run_cli(capsys, "clarke", cnf)
+    code, _, err = cli("clarke", cnf)
     assert code == 2 and "n = 8 > 6" in err and "--slice I J" in err and err.count("\n") == 1
-    code, out, _ = run_cli(capsys, "clarke", cnf, "--slice", 1, 2, "--json")
+    code, out, _ = cli("clarke", cnf, "--slice", 1, 2, "--json")
     assert code == 0 and jsonl(out)[0]["slice"] == [1, 2] and jsonl(out)[0]["n"] == 2
-    assert run_cli(capsys, "clarke", cnf, "--slice", 1, 9)[0] == 2
+    assert cli("clarke", cnf, "--slice", 1, 9)[0] == 2
 
 
-def test_list_command(capsys):
-    code, out, _ = run_cli(capsys, "list", "--json")
+def test_list_command(cli):
+    code, out, _ = cli("list", "--json")
     names = {(o["kind"], o["name"]) for o in jsonl(out)}
     assert code == 0 and {("solver", "cadical195"), ("decider", "portfolio"), ("family", "pigeonhole"),
                           ("family", "disguised"), ("format", "dimacs")} <= names
-    code, out, _ = run_cli(capsys, "list", "deciders")
+    code, out, _ = cli("list", "deciders")
     assert code == 0 and out.startswith("deciders:") and "solvers:" not in out
