@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from nsad.instances import Cnf, DimacsError, format_dimacs, parse_dimacs, random_ksat, read_dimacs, write_dimacs
+from nsad.errors import LimitError
 from nsad.instances.dimacs import _PROVENANCE, _parse_fast, _parse_slow
 
 # ------------------------------------------------------------------------------ malformed inputs
@@ -380,7 +381,7 @@ def dimacs_like(draw):
 def outcome(function, data):
     try:
         parsed = function(data, "x")
-    except DimacsError as exc:
+    except (DimacsError, LimitError) as exc:
         return ("error", str(exc))
     if parsed is None:
         return None
@@ -400,7 +401,7 @@ def test_fast_path_agrees_with_line_scan(text):
         assert fast == slow
     try:
         cnf = parse_dimacs(data, name="x")
-    except DimacsError as exc:
+    except (DimacsError, LimitError) as exc:
         assert slow[0] == "error" and str(exc) == slow[1]
     else:
         assert slow[0] == "ok" and cnf.literals.tolist() == slow[5] and cnf.offsets.tolist() == slow[6]
@@ -417,10 +418,11 @@ def test_fast_path_is_taken_on_plain_files():
 @given(st.text(max_size=200))
 @example("p cnf 1 1\n\udcff 0")
 @example("p cnf 3 1\n1 2 3\n")
+@example("p cnf 10000001 0")
 def test_fuzz_text_only_dimacs_errors(text):
     try:
         cnf = parse_dimacs(text)
-    except DimacsError as exc:
+    except (DimacsError, LimitError) as exc:
         assert re.match(r"<string>:\d+: \S", str(exc)) and "\n" not in str(exc)
     else:
         assert isinstance(cnf, Cnf)
@@ -444,7 +446,7 @@ def test_fuzz_bytes_through_a_file_only_dimacs_errors(tmp_path_factory, data):
     path.write_bytes(data)
     try:
         cnf = read_dimacs(path)
-    except DimacsError as exc:
+    except (DimacsError, LimitError) as exc:
         assert str(exc).startswith(f"{path}:") and "\n" not in str(exc)
     else:
         assert isinstance(cnf, Cnf)
