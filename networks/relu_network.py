@@ -250,7 +250,9 @@ class _NpzReader:
             total = 0
             for info in self.zf.infolist():
                 key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-                self.members.setdefault(key, info)
+                if key in self.members:  # tools disagree on which copy counts: refuse, never pick one
+                    raise NetworkError(f"{name}: the archive holds member '{key}' twice")
+                self.members[key] = info
                 total += info.file_size
             _limits.check("max_decompressed_bytes", total, f"the members hold {total} bytes", location=name,
                           limits=lim)
@@ -337,6 +339,9 @@ class _NpzReader:
                                f"unpickles")
         if any(int(d) < 0 for d in shape):
             raise NetworkError(f"{self.name}: member '{key}' has a negative dimension")
+        if dtype.kind in "fc" and dtype.itemsize > 8 * (1 + (dtype.kind == "c")):
+            raise NetworkError(f"{self.name}: member '{key}' has dtype {dtype}, wider than float64 (nsad would "
+                               f"round it)")
         return tuple(int(d) for d in shape), dtype, bool(fortran)
 
     def array(self, key: str) -> np.ndarray:
@@ -380,6 +385,9 @@ class _NpzReader:
         """The CSR matrices of the file, every size checked from the headers before any data is read."""
         name, lim, check = self.name, self.lim, self._limits.check
         if _PACKED in self.members:
+            if "n_layers" in self.members:  # two layouts in one file: readers would disagree on the network
+                raise NetworkError(f"{name}: the file holds both the packed layout ('{_PACKED}') and the per-layer "
+                                   f"one ('n_layers'); save it again with ReluNetwork.save")
             return self.packed(csr_from_parts)
         if "n_layers" not in self.members:
             raise NetworkError(f"{name}: not an nsad network file (no 'n_layers' or '{_PACKED}' array)")
@@ -501,7 +509,7 @@ class _NpzReader:
         for k, ((rows, cols), (dk, bk)) in enumerate(zip(shapes.tolist(), kinds.tolist()), start=1):
             ptr = indptr[p0:p0 + rows + 1]
             p0 += rows + 1
-            cnt = int(ptr[-1] - ptr[0]) if ptr[-1] >= ptr[0] else -1
+            cnt = int(ptr[-1]) - int(ptr[0])  # Python ints: a hostile pointer cannot overflow
             start = used[0] + used[1]
             if ptr[0] != 0 or cnt < 0 or used[dk] + cnt > data[dk].size or start + cnt > indices.size:
                 raise NetworkError(f"{name}: M{k}'s row pointer does not fit the packed arrays")
@@ -1162,7 +1170,7 @@ class ReluNetwork:
             raise NetworkError(f"{name}: M{k}_indptr has {indptr.size} entries, expected {rows + 1}")
         if indices.size != data.size:
             raise NetworkError(f"{name}: M{k}_indices and M{k}_data differ in length")
-        if indptr.size and (indptr[0] != 0 or int(indptr[-1]) != data.size or np.any(np.diff(indptr.astype(np.int64)) < 0)):
+        if indptr.size and (indptr[0] != 0 or int(indptr[-1]) != data.size or np.any(indptr[1:] < indptr[:-1])):
             raise NetworkError(f"{name}: M{k}_indptr is not a valid CSR row pointer")
         if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= cols):
             raise NetworkError(f"{name}: M{k}_indices has a column index outside 0..{cols - 1}")
