@@ -45,10 +45,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import errno
 import io
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 
@@ -68,6 +70,7 @@ __all__ = [
     "parse_overrides",
     "describe",
     "CappedStream",
+    "open_binary",
     "open_input",
     "read_text",
     "json_nesting",
@@ -368,6 +371,28 @@ def file_problem(exc: OSError, what: str = "the file") -> str:
     return f"cannot read {what} ({exc.strerror or exc})"
 
 
+def open_binary(path) -> BinaryIO:
+    """``open(path, "rb")``, except that a named pipe nobody writes to reads as empty instead of
+    blocking forever (opened with ``O_NONBLOCK``, then switched back to blocking reads, so a pipe
+    with a writer, such as ``<(zcat f.cnf.gz)``, streams as usual).
+
+    >>> import tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "fifo.cnf")
+    >>> os.mkfifo(p)
+    >>> open_binary(p).read()
+    b''
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def open_input(path: str, limits: Limits | None = None, *, what: str = "the file") -> BinaryIO:
     """Open ``path`` for reading after checking its size against ``max_file_bytes``; the stream is
     capped too (a file that grows, a FIFO). ``OSError`` as usual for a missing or unreadable file.
@@ -384,7 +409,7 @@ def open_input(path: str, limits: Limits | None = None, *, what: str = "the file
     """
     lim = resolve(limits)
     cap = lim.max_file_bytes
-    handle = open(path, "rb")
+    handle = open_binary(path)
     try:
         size = os.fstat(handle.fileno()).st_size
         if cap is not None and size > cap:

@@ -81,6 +81,29 @@ class Linearization:
         return self.gradient is not None
 
 
+def _from_objects(arr: np.ndarray, what: str) -> np.ndarray:
+    """A numeric array from an object array (Python ints beyond int64, ``Fraction``, ...), never rounding:
+    int64 when every entry is an integer in range, else float64 when every entry is exactly a float64;
+    otherwise ``NetworkError`` (``TypeError``/``ValueError`` for entries that are not numbers).
+
+    >>> _from_objects(np.array([2**62, -1], dtype=object), "M1").dtype
+    dtype('int64')
+    >>> _from_objects(np.array([2**70 + 1], dtype=object), "M1")
+    Traceback (most recent call last):
+    ...
+    nsad.errors.NetworkError: M1 has an entry that neither int64 nor float64 holds exactly (1180591620717411303425)
+    """
+    flat = arr.reshape(-1)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in flat):
+        if all(-2**63 <= int(v) < 2**63 for v in flat):
+            return arr.astype(np.int64)
+    out = arr.astype(np.float64)
+    for v, f in zip(flat, out.reshape(-1)):
+        if not isinstance(v, (float, np.floating)) and math.isfinite(f) and Fraction(v) != Fraction(float(f)):
+            raise NetworkError(f"{what} has an entry that neither int64 nor float64 holds exactly ({str(v)[:40]})")
+    return out
+
+
 def _as_csr(m, k: int) -> sp.csr_array:
     try:
         if sp.issparse(m):
@@ -88,7 +111,7 @@ def _as_csr(m, k: int) -> sp.csr_array:
         else:
             arr = np.asarray(m)
             if arr.dtype == object:
-                arr = arr.astype(float)
+                arr = _from_objects(arr, f"matrix M{k}")
             if arr.ndim == 1:
                 arr = arr.reshape(1, -1)
             if arr.ndim != 2:
@@ -117,7 +140,7 @@ def _normalise_bias(b, k: int, width: int) -> np.ndarray:
                 raise NetworkError(f"bias b{k} has an entry that float64 cannot hold exactly")
         arr = np.asarray(b)
         if arr.dtype == object:
-            arr = arr.astype(float)
+            arr = _from_objects(arr, f"bias b{k}")
     except NetworkError:
         raise
     except (TypeError, ValueError) as exc:
@@ -231,7 +254,7 @@ class _NpzReader:
         from nsad import limits as _limits
 
         self.name, self.lim, self._limits = name, lim, _limits
-        self.fh = open(name, "rb")
+        self.fh = _limits.open_binary(name)
         try:
             size = os.fstat(self.fh.fileno()).st_size
             _limits.check("max_file_bytes", size, f"the file has {size} bytes", location=name, limits=lim)

@@ -18,7 +18,7 @@ import json
 import os
 
 from nsad.experiments.commands._common import (EXIT_OK, EXIT_PROBLEM, EXIT_UNDECIDED, add_json, combine, emit_json,
-                                               load_network)
+                                               load_network, naming)
 
 
 SUMMARY = "check a verdict exactly: a certificate, or a singleton's DRUP proof against the rebuilt grid CNF"  # the one-line help, listed by `nsad --help` without importing the command
@@ -103,6 +103,11 @@ def check_one(net, obj, args) -> tuple[str, str, str]:
 
 
 def run(args) -> int:
+    with naming(args.network, args.verdict):
+        return _run(args)
+
+
+def _run(args) -> int:
     net, _cnf = load_network(args.network)
     net.require_scalar()
     codes = []

@@ -119,7 +119,7 @@ def prepare(net: ReluNetwork, raw: bool = False) -> Prepared:
     >>> prepare(ReluNetwork([[[-1, 2], [1, -2], [-2, 3]], [[1, -1, -1]], [[1]]])).reason
     'not certified: the simplified program is neither a lattice program over signed coordinates nor a positive sum of relu of sign-commuting programs (docs/theory.md section 3)'
     """
-    _require_bias_free(net, "the grid deciders at 0")
+    _require_bias_free(net, "the grid check at 0")
     net.require_scalar()
     t0 = time.perf_counter()
     stats: dict = {}
