@@ -261,6 +261,61 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
     return out
 
 
+def time_curves(rows: Sequence[dict]) -> list:
+    """The plotted data of ``nsad bench deciders --plot``: per network method and variant, and for
+    the formula side, the median file-to-answer seconds at each n (answers other than unknown), its
+    95 % bootstrap interval and the number of instances behind it.
+
+    >>> rows = [{"n": n, "method": "sat-grid", "variant": "plain", "solver": "cadical195", "formula": "sat",
+    ...          "network": "two-subgradients", "formula_seconds": 1e-3, "network_seconds": 0.01 * n}
+    ...         for n in (10, 10, 20)]
+    >>> [(c.legend(), list(c.y)) for c in time_curves(rows)]  # doctest: +NORMALIZE_WHITESPACE
+    [('formula: cadical195 (1-2 instances)', [0.001, 0.001]),
+     ('network: sat-grid (1-2 instances)', [0.1, 0.2])]
+    """
+    from nsad.experiments.plotting import Curve
+    from nsad.experiments.stats import median_ci
+
+    series: dict = {}
+    seen: set = set()
+    for r in rows:
+        if r["formula"] != "unknown" and r["formula_seconds"] is not None and (r["file"] if "file" in r else id(r),
+                                                                                r.get("solver")) not in seen:
+            seen.add((r["file"] if "file" in r else id(r), r.get("solver")))
+            series.setdefault(f"formula: {r.get('solver')}", {}).setdefault(r["n"], []).append(r["formula_seconds"])
+        if r["network"] != "unknown" and r["network_seconds"] is not None:
+            variant = r.get("variant", "plain")
+            name = f"network: {r['method']}" + ("" if variant == "plain" else f" ({variant})")
+            series.setdefault(name, {}).setdefault(r["n"], []).append(r["network_seconds"])
+    out = []
+    for c, (name, by_n) in enumerate(sorted(series.items())):
+        ns = sorted(by_n)
+        qs = [median_ci(by_n[n]) for n in ns]
+        out.append(Curve(name, ns, [q[1] for q in qs], [q[0] for q in qs], [q[2] for q in qs],
+                         [len(by_n[n]) for n in ns], "o-" if name.startswith("network") else "s--", f"C{c}",
+                         name.startswith("network"), "instances"))
+    return out
+
+
+def plot(rows: Sequence[dict], path: str, ratio: float | None = None) -> list[str]:
+    """Median file-to-answer time against n, network side and formula side (log scale, 95 %
+    bootstrap intervals, instance counts); writes PATH as PNG and SVG."""
+    from nsad.experiments.plotting import draw, legend, new_figure, save_figure
+
+    fig, (ax,) = new_figure(7.5, 5.0)
+    for c in time_curves(rows):
+        draw(ax, c)
+    ax.set_yscale("log")
+    ax.set_xlabel("n (variables of the formula)")
+    ax.set_ylabel("wall-clock seconds per instance, file to answer (median, 95% CI)")
+    what = f"random 3-SAT at ratio {ratio:g}" if ratio is not None else "the given formulas"
+    ax.set_title(f"nsad bench deciders: network side vs SAT solver on the formula\n({what}; "
+                 f"{len({r['name'] for r in rows})} instances)", fontsize=10)
+    ax.grid(True, which="both", lw=0.3)
+    legend(ax)
+    return save_figure(fig, path)
+
+
 def compare_variants(summary: Sequence[dict]) -> list[dict]:
     """Per ``(n, method)`` with both variants: median and batch times of each, the ratios
     disguised / plain, and the disguised variant's unknown count.

@@ -78,6 +78,8 @@ def register(sub) -> None:
     k = add_list(d, "--disguise-kind", default=None, metavar="KIND",
                  help="rewrite kinds of --disguise, one or more (default: those of nsad disguise)")
     add_alias(d, "--disguise-kinds", k)
+    d.add_argument("--plot", metavar="PATH",
+                   help="write the time-vs-n plot (medians, 95%% intervals, instance counts) to PATH (.png and .svg)")
     add_json(d, help="print one JSON object (rows and summary)")
     d.set_defaults(func=run_deciders)
     f = bsub.add_parser("fallback", help="the complete MILP fallback on networks the simplifier cannot certify",
@@ -138,6 +140,10 @@ def run_deciders(args) -> int:
     by_file = {r["cnf"]: r["name"] for r in records}
     contradicted = sorted({by_file[f] for f in labels for r in rows if r["name"] == by_file.get(f)
                            and r["formula"] in ("sat", "unsat") and r["formula"] != labels[f]})
+    if args.plot:
+        from nsad.experiments.bench_deciders import plot
+
+        print(f"plot: {', '.join(plot(rows, args.plot, None if files else args.ratio))}", file=sys.stderr)
     bad = any(s["disagree"] or s["certificates_failed"] for s in summary) or bool(contradicted)
     undecided = any(r["agree"] is None for r in rows)
     if args.json:

@@ -198,3 +198,17 @@ def test_kinks_bars_hold_their_wilson_intervals():
         assert b["steps"] == [3] * len(rows)
         for y, lo, hi in zip(b["y"], b["lo"], b["hi"]):
             assert lo <= y <= hi
+
+
+def test_bench_deciders_curves_count_each_formula_once(tmp_path):
+    from nsad.experiments import bench_deciders
+
+    records = bench_deciders.prepare_instances(str(tmp_path), sizes=[6, 9], count=3, disguise_kinds=["row-scale"])
+    rows = bench_deciders.bench_deciders(records, variants=("plain", "disguised"))
+    curves = {c.label: c for c in bench_deciders.time_curves(rows)}
+    assert sorted(curves) == ["formula: cadical195", "network: sat-grid", "network: sat-grid (disguised)"]
+    for c in curves.values():
+        _check_curve(c, [3, 3])
+        assert list(c.x) == [6, 9]
+    paths = bench_deciders.plot(rows, str(tmp_path / "bd"), ratio=4.26)
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["bd.png", "bd.svg"]
