@@ -32,6 +32,7 @@ COMMANDS = (
     "solve",
     "decide",
     "check",
+    "backprop",
     "verify",
     "matmul",
     "cheapgrad",

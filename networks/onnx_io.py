@@ -1,4 +1,4 @@
-"""ONNX export and import of bias-free ReLU networks.
+"""ONNX export and import of ReLU networks (with or without biases).
 
 Export (``to_onnx`` / ``save_onnx``) writes ``F(x) = M_L relu(... relu(M_1 x))`` as a chain of
 ONNX nodes, one linear node per matrix and one ``Relu`` after every matrix but the last:
@@ -8,7 +8,8 @@ ONNX nodes, one linear node per matrix and one ``Relu`` after every matrix but t
 - graph input ``"X"`` of shape ``[batch, n]`` (``batch`` a symbolic dimension by default, or a fixed
   size), graph output ``"Y"`` of shape ``[batch, w_L]``;
 - layer ``k`` is ``MatMul(H_{k-1}, W_k)`` with the dense initialiser ``W_k = M_k^T`` (shape
-  ``(w_{k-1}, w_k)``), or with ``op="gemm"`` ``Gemm(H_{k-1}, M_k, transB=1)`` (no bias input);
+  ``(w_{k-1}, w_k)``), then ``Add(., B_k)`` for a network with biases, or with ``op="gemm"``
+  ``Gemm(H_{k-1}, M_k, B_k, transB=1)`` (no bias input for a bias-free network);
 - weights are float32 when every weight is exactly a float32 (weights in {-1, 0, 1} are), else float64;
   an explicit ``dtype`` that would round a weight is an error. The input and output have the same type.
 
@@ -17,21 +18,38 @@ refuses networks whose dense weights exceed ``MAX_BYTES`` with a clear error. A 
 random 3-SAT formula with ``m`` clauses has about ``22 m^2`` dense entries (measured: 402 MB of float32
 for ``m = 2130``), so formulas beyond about 4,900 clauses do not fit in one ONNX file.
 
-Import (``from_onnx`` / ``load_onnx``) reads graphs of ``MatMul``, ``Gemm`` (``alpha``, ``beta``,
-``transB``; ``transA = 0``), ``Relu``, ``Add``, ``Sub``, ``Identity`` and ``Constant`` nodes back into a
-``ReluNetwork``, provided the graph *is* a layered bias-free network:
+Import (``from_onnx`` / ``load_onnx``) reads a graph into a ``ReluNetwork`` with biases
+(``F(x) = M_L relu(... relu(M_1 x + b_1) ...) + b_L``) when the graph *is* a layered ReLU network.
 
-- every tensor is tracked as a linear map ``L`` of the latest *layer boundary* (the input, or the
-  output of the latest ``Relu``); ``MatMul``/``Gemm`` compose a weight into ``L``; ``Add``/``Sub`` of two
-  tensors of the same boundary add their maps; ``Relu`` turns ``L`` into the next matrix;
-- ``Relu`` of a ``Relu`` output is the identity (``relu`` is idempotent on ``[0, inf)``); a ``Relu``
-  directly on the input gets an identity first matrix; a ``Relu`` on the graph output gets an identity
-  last matrix: all exact;
-- errors (``NetworkError``, one line, naming the node or initialiser): unsupported operators, a
-  nonzero bias (``Add``/``Sub`` of a constant, ``Gemm``'s ``C``), non-finite weights, shapes that do
-  not chain, tensors of different layers combined (skip connections, parallel branches), a product of
-  two data tensors, and any combination of non-integer weights that floating point would round
-  (composed layers, ``alpha`` scaling, sums are all checked to be exact).
+Accepted:
+
+- operators ``Gemm`` (``alpha``, ``beta``, ``transB``, optional ``C``; ``transA = 0``), ``MatMul``
+  (data @ weight), ``Add`` / ``Sub`` (of a constant bias, or of two tensors of the same layer),
+  ``Relu``, ``Identity``, ``Constant``, ``Flatten`` (``axis = 1``) and ``Reshape`` to ``[1, n]``,
+  ``[-1, n]``, ``[0, n]``, ``[1, -1]``, ``[0, -1]``, ``[n]`` or ``[-1]`` (flattenings that keep the
+  batch);
+- one data input of shape ``[n]`` or ``[batch, d1, ..., dr]`` with ``batch`` 1 or symbolic and fixed
+  ``d_i`` (features taken in C order, so a multi-dimensional input must be flattened before its first
+  linear node);
+- one or several graph outputs, each an affine map of the same last ReLU layer: their rows are stacked,
+  in the graph's output order (``nsad decide --output K`` picks one);
+- weights and biases of type float16/32/64 or integer: every finite float is a dyadic rational and
+  converts to float64 without rounding, so the network is the ONNX graph's function exactly (float32
+  weights stay exact; integral values become int64).
+
+Every tensor is tracked as an affine map ``L h + c`` of the latest *layer boundary* (the input, or the
+output of the latest ``Relu``); ``MatMul``/``Gemm`` compose a weight into ``L`` (and carry ``c``
+through it), ``Add``/``Sub`` add maps or biases, ``Relu`` turns ``(L, c)`` into the next matrix and
+bias. ``Relu`` of a ``Relu`` output is the identity; a ``Relu`` directly on the input gets an identity
+first matrix; a ``Relu`` on the graph output gets an identity last matrix: all exact.
+
+Refused, with a one-line ``NetworkError`` naming the node or initialiser: any other operator
+(``Conv``, ``Sigmoid``, ``Concat``, ``BatchNormalization``, ...), skip connections and parallel
+branches (tensors of different layers combined, outputs from different layers), a product of two data
+tensors, per-example biases (a constant that does not broadcast to one vector), batch sizes other
+than 1 or symbolic, non-finite weights, and any combination of non-integer weights that floating
+point would round (two linear nodes with no ``Relu`` between them, ``alpha``/``beta`` scaling, sums of
+biases: all checked to be exact, never rounded).
 
 The round trip ``from_onnx(to_onnx(net)) == net`` is exact: float32 and float64 represent the
 exported weights exactly and the import converts them back without rounding.
@@ -77,7 +95,7 @@ OPSET = 17
 IR_VERSION = 8
 #: Largest dense weight payload written to one ONNX file (protobuf's 2 GB limit, less 16 MiB headroom).
 MAX_BYTES = 2**31 - 2**24
-_SUPPORTED = ("MatMul", "Gemm", "Relu", "Add", "Sub", "Identity", "Constant")
+_SUPPORTED = ("MatMul", "Gemm", "Relu", "Add", "Sub", "Identity", "Constant", "Flatten", "Reshape")
 _EXACT_INT = 2**53  # integers below this are exact in float64
 
 
@@ -271,7 +289,9 @@ def _atomic_write(path: str, data: bytes) -> None:
 
 def evaluate_onnx(model, X) -> np.ndarray:
     """Run an ONNX model (``ModelProto``, bytes or path) with onnxruntime on points ``X`` of shape
-    ``(batch, n)``; returns the output as float64 of shape ``(batch, n_out)``.
+    ``(batch, n)``; returns the outputs (all graph outputs side by side) as float64 of shape
+    ``(batch, n_out)``. A model whose batch dimension is fixed to 1 runs once per point; a
+    multi-dimensional input gets each point reshaped (C order).
 
     A checker for exports, not a fast path: the points are cast to the model's input type.
 
@@ -299,8 +319,15 @@ def evaluate_onnx(model, X) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise NetworkError(f"points must have shape (batch, n), got {X.shape}")
-    (out,) = sess.run(None, {inp.name: X.astype(np_type)})
-    return np.asarray(out, dtype=np.float64).reshape(X.shape[0], -1)
+    dims = inp.type.tensor_type.shape.dim
+    one = len(dims) >= 2 and dims[0].HasField("dim_value") and dims[0].dim_value == 1
+    feat = [d.dim_value for d in dims[1:]] if len(dims) >= 2 else [X.shape[1]]
+    batches = [X[i:i + 1] for i in range(X.shape[0])] if one else [X]  # a batch of 1: one run per point
+    rows = []
+    for B in batches:
+        outs = sess.run(None, {inp.name: B.astype(np_type).reshape([B.shape[0]] + feat)})
+        rows.append(np.concatenate([np.asarray(o, dtype=np.float64).reshape(B.shape[0], -1) for o in outs], axis=1))
+    return np.concatenate(rows, axis=0)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -308,12 +335,75 @@ def evaluate_onnx(model, X) -> np.ndarray:
 
 
 class _Lin:
-    """A tensor known to be ``mat @ h_base`` (``mat is None`` means the identity of ``width``)."""
+    """A tensor known to be ``mat @ h_base + off`` (``mat is None``: the identity of ``width``; ``off is
+    None``: no offset, else an exact float64 or int64 vector of ``width`` entries); ``flat`` is False
+    for the graph input of more than one feature dimension until a ``Flatten``/``Reshape``."""
 
-    __slots__ = ("mat", "width", "base")
+    __slots__ = ("mat", "width", "base", "off", "flat")
 
-    def __init__(self, mat, width: int, base: int):
-        self.mat, self.width, self.base = mat, width, base
+    def __init__(self, mat, width: int, base: int, off=None, flat: bool = True):
+        self.mat, self.width, self.base, self.off, self.flat = mat, width, base, off, flat
+
+
+def _exact_vector(fr: list, where: str, what: str) -> np.ndarray | None:
+    """Fractions -> an int64 or float64 vector holding them exactly (``None`` when all zero), or an error."""
+    if not any(fr):
+        return None
+    if all(f.denominator == 1 and abs(f.numerator) < _EXACT_INT for f in fr):
+        return np.array([int(f) for f in fr], dtype=np.int64)
+    out = np.array([float(f) for f in fr], dtype=np.float64)
+    if not np.all(np.isfinite(out)) or any(Fraction(float(v)) != f for v, f in zip(out.tolist(), fr)):
+        raise NetworkError(f"{where}: {what} would round in float64; not supported")
+    return out
+
+
+def _fractions(v) -> list:
+    a = np.asarray(v)
+    if a.dtype.kind in "iub":
+        return [Fraction(int(x)) for x in a.tolist()]
+    return [Fraction(float(x)) for x in a.tolist()]
+
+
+def _offset_through(Mt, off, where: str):
+    """``Mt @ off`` exactly (an offset that meets a linear map before any Relu), ``None`` for no offset."""
+    if off is None:
+        return None
+    M = sp.csr_array(Mt)
+    fo = _fractions(off)
+    out = [Fraction(0)] * M.shape[0]
+    data = _fractions(M.data)
+    for i in range(M.shape[0]):  # rare path (bias, then a linear map with no Relu between): exact
+        out[i] = sum((data[p] * fo[M.indices[p]] for p in range(M.indptr[i], M.indptr[i + 1])), Fraction(0))
+    return _exact_vector(out, where, "the bias carried through a linear map")
+
+
+def _offset_sum(a, b, sign: int, where: str):
+    """``a + sign * b`` for two offsets (``None`` = 0), exactly."""
+    if b is None:
+        return a
+    if a is None and sign > 0:
+        return b
+    fa = _fractions(a) if a is not None else [Fraction(0)] * len(b)
+    return _exact_vector([x + sign * y for x, y in zip(fa, _fractions(b))], where, "the sum of biases")
+
+
+def _bias_vector(consts: dict, name: str, width: int, where: str) -> np.ndarray:
+    """A constant added to a ``[batch, width]`` tensor, as a vector of ``width`` entries (broadcast
+    from a scalar, ``(width,)``, ``(1, width)`` or ``(1,)``), exactly."""
+    C = np.asarray(consts[name])
+    if C.dtype.kind not in "fiub":
+        raise NetworkError(f"{where}: bias '{name}' has unsupported type {C.dtype}")
+    if C.dtype.kind == "f" and not np.all(np.isfinite(C)):
+        raise NetworkError(f"{where}: bias '{name}' has non-finite values (nan or inf)")
+    shape = C.shape
+    if C.size == 1:
+        C = np.full(width, C.reshape(-1)[0])
+    elif C.ndim >= 1 and shape[-1] == width and all(d == 1 for d in shape[:-1]):
+        C = C.reshape(width)
+    else:
+        raise NetworkError(f"{where}: bias '{name}' of shape {tuple(shape)} does not broadcast to one vector of "
+                           f"{width} entries (per-example biases are not a network)")
+    return C.astype(np.float64) if C.dtype.kind == "f" else C.astype(np.int64)
 
 
 def _is_integral(a) -> bool:
@@ -454,14 +544,6 @@ def _weight(consts: dict, name: str, where: str) -> np.ndarray:
     return W
 
 
-def _zero_bias(consts: dict, name: str, where: str) -> None:
-    C = consts[name]
-    if C.dtype.kind == "f" and not np.all(np.isfinite(C)):
-        raise NetworkError(f"{where}: bias '{name}' has non-finite values (nan or inf)")
-    if np.any(C != 0):
-        raise NetworkError(f"{where}: nonzero bias '{name}'; only bias-free networks can be imported")
-
-
 class _Import:
     """What the import of one model needs besides the graph: where it came from (error messages),
     the folder its external data may come from (``None``: none allowed), and the limits."""
@@ -574,14 +656,14 @@ def _dims(value_info) -> list:
 
 #: Inputs (min, max) and outputs (min) each supported operator takes.
 _ARITY = {"MatMul": (2, 2), "Gemm": (2, 3), "Relu": (1, 1), "Add": (2, 2), "Sub": (2, 2), "Identity": (1, 1),
-          "Constant": (0, 0)}
+          "Constant": (0, 0), "Flatten": (1, 1), "Reshape": (2, 2)}
 
 
 def from_onnx(model, *, limits=None) -> ReluNetwork:
     """The ``ReluNetwork`` computed by an ONNX graph (``ModelProto``, serialized bytes, or a path).
 
-    Raises ``NetworkError`` naming the node (or initialiser) when the graph is not a layered bias-free
-    ReLU network (see the module docstring), and for any malformed model; no other exception escapes.
+    Raises ``NetworkError`` naming the node (or initialiser) when the graph is not a layered ReLU
+    network (see the module docstring: what is accepted and refused), and for any malformed model; no other exception escapes.
     Limits (:mod:`nsad.limits`, default the current ones) are checked before anything is built: the
     file's size, the number of nodes (``max_graph_nodes``), every tensor's dims (``max_layer_width``,
     and ``max_nnz`` entries), the composed maps' nonzeros and the depth; beyond them ``LimitError``.
@@ -596,10 +678,9 @@ def from_onnx(model, *, limits=None) -> ReluNetwork:
     ...     [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 1])],
     ...     [numpy_helper.from_array(np.ones((1, 2), np.float32), "W"),
     ...      numpy_helper.from_array(np.array([0.5], np.float32), "C")])
-    >>> from_onnx(helper.make_model(g))
-    Traceback (most recent call last):
-    ...
-    nsad.errors.NetworkError: <model>: node 'fc' (Gemm): nonzero bias 'C'; only bias-free networks can be imported
+    >>> net = from_onnx(helper.make_model(g))          # x1 + x2 + 1/2
+    >>> net.biases[-1].tolist(), net.evaluate_exact([1, 0])
+    ([0.5], Fraction(3, 2))
     """
     from nsad import limits as _limits
     from nsad.errors import NsadError
@@ -631,21 +712,27 @@ def _from_graph(g, ctx: _Import) -> ReluNetwork:
     inputs = [v for v in g.input if v.name not in consts]
     if len(inputs) != 1:
         raise NetworkError(f"the graph must have exactly one data input, found {len(inputs)}")
-    if len(g.output) != 1:
-        raise NetworkError(f"the graph must have exactly one output, found {len(g.output)}")
+    if len(g.output) < 1:
+        raise NetworkError("the graph has no output")
     x = inputs[0]
     dims = _dims(x)
-    if len(dims) not in (1, 2) or dims[-1] is None or dims[-1] < 1:
+    feat = dims if len(dims) == 1 else dims[1:]
+    if not dims or any(d is None or d < 1 for d in feat) or (len(dims) > 1 and dims[0] not in (None, 1)):
         raise NetworkError(
-            f"graph input '{x.name}' must have shape [n] or [batch, n] with a fixed n >= 1, got {dims}"
+            f"graph input '{x.name}' must have shape [n] or [batch, d1, ..., dr] with batch 1 or symbolic and "
+            f"fixed feature sizes, got {['?' if d is None else d for d in dims]}"
         )
-    n = int(dims[-1])
+    n = math.prod(int(d) for d in feat)
     ctx.check("max_layer_width", n, f"graph input '{x.name}' has {n} features")
-    env: dict[str, _Lin] = {x.name: _Lin(None, n, 0)}
+    env: dict[str, _Lin] = {x.name: _Lin(None, n, 0, None, flat=len(feat) == 1)}
     layers: list = []
+    biases: list = []
 
-    def lin(name: str, where: str) -> _Lin:
+    def lin(name: str, where: str, flat: bool = True) -> _Lin:
         if name in env:
+            if flat and not env[name].flat:
+                raise NetworkError(f"{where}: the input has several feature dimensions; Flatten or Reshape it to "
+                                   f"[batch, n] first")
             return env[name]
         if name in consts:
             raise NetworkError(f"{where}: input '{name}' is a constant where a data tensor is expected")
@@ -673,7 +760,23 @@ def _from_graph(g, ctx: _Import) -> ReluNetwork:
             if ins[0] in consts:
                 consts[out] = consts[ins[0]]
             else:
-                env[out] = lin(ins[0], where)
+                env[out] = lin(ins[0], where, flat=False)
+        elif op in ("Flatten", "Reshape"):
+            src = lin(ins[0], where, flat=False)
+            if op == "Flatten":
+                axis = int(_attr(node, "axis", 1))
+                if not (axis == 1 or (axis == 0 and len(dims) == 1)):
+                    raise NetworkError(f"{where}: only Flatten with axis = 1 (keep the batch dimension) is supported")
+            else:
+                if len(ins) != 2 or ins[1] not in consts:
+                    raise NetworkError(f"{where}: the target shape must be a constant")
+                shape = [int(v) for v in np.asarray(consts[ins[1]]).reshape(-1).tolist()]
+                ok = (shape in ([src.width], [-1]) or
+                      (len(shape) == 2 and shape[0] in (1, -1, 0) and shape[1] in (src.width, -1) and shape != [-1, -1]))
+                if not ok:
+                    raise NetworkError(f"{where}: reshape to {shape} is not a flattening of the {src.width} features "
+                                       f"(supported: [1, n], [-1, n], [0, n], [1, -1], [0, -1], [n], [-1])")
+            env[out] = _Lin(src.mat, src.width, src.base, src.off, flat=True)
         elif op == "MatMul":
             a, b = ins
             if a in consts and b in env:
@@ -686,7 +789,8 @@ def _from_graph(g, ctx: _Import) -> ReluNetwork:
             W = _weight(consts, b, where)
             if W.shape[0] != src.width:
                 raise NetworkError(f"{where}: weight '{b}' has shape {W.shape} but the input width is {src.width}")
-            env[out] = _Lin(_compose(sp.csr_array(W.T), src, where, ctx), int(W.shape[1]), src.base)
+            env[out] = _Lin(_compose(sp.csr_array(W.T), src, where, ctx), int(W.shape[1]), src.base,
+                            _offset_through(W.T, src.off, where))
         elif op == "Gemm":
             if int(_attr(node, "transA", 0)) != 0:
                 raise NetworkError(f"{where}: transA = 1 is not supported")
@@ -700,13 +804,15 @@ def _from_graph(g, ctx: _Import) -> ReluNetwork:
                 raise NetworkError(f"{where}: weight '{b}' has shape {W.shape} but the input width is {src.width}")
             alpha = float(_attr(node, "alpha", 1.0))
             beta = float(_attr(node, "beta", 1.0))
+            Mt = _scaled(alpha, Mt, where)
+            off = _offset_through(Mt, src.off, where)
             if len(ins) > 2 and ins[2]:
                 if ins[2] not in consts:
                     raise NetworkError(f"{where}: C must be a constant bias")
                 if beta != 0:
-                    _zero_bias(consts, ins[2], where)
-            Mt = _scaled(alpha, Mt, where)
-            env[out] = _Lin(_compose(sp.csr_array(Mt), src, where, ctx), int(Mt.shape[0]), src.base)
+                    C = _bias_vector(consts, ins[2], int(Mt.shape[0]), where)
+                    off = _offset_sum(off, _scaled(beta, C, where) if C.dtype.kind == "f" or beta != 1.0 else C, 1, where)
+            env[out] = _Lin(_compose(sp.csr_array(Mt), src, where, ctx), int(Mt.shape[0]), src.base, off)
         elif op in ("Add", "Sub"):
             a, b = ins
             sign = 1 if op == "Add" else -1
@@ -716,13 +822,14 @@ def _from_graph(g, ctx: _Import) -> ReluNetwork:
                 consts[out] = consts[a] + sign * consts[b]
             elif a in consts or b in consts:
                 data, c = (b, a) if a in consts else (a, b)
-                _zero_bias(consts, c, where)
                 src = lin(data, where)
-                if a in consts and sign < 0:  # c - x = -x
+                C = _bias_vector(consts, c, src.width, where)
+                if a in consts and sign < 0:  # c - x
                     M = _as_matrix(src)
-                    env[out] = _Lin(sp.csr_array(-M), src.width, src.base)
+                    neg = None if src.off is None else _offset_sum(None, src.off, -1, where)
+                    env[out] = _Lin(sp.csr_array(-M), src.width, src.base, _offset_sum(neg, C, 1, where))
                 else:
-                    env[out] = src
+                    env[out] = _Lin(src.mat, src.width, src.base, _offset_sum(src.off, C, sign, where))
             else:
                 la, lb = lin(a, where), lin(b, where)
                 if la.base != lb.base:
@@ -732,10 +839,10 @@ def _from_graph(g, ctx: _Import) -> ReluNetwork:
                     )
                 if la.width != lb.width:
                     raise NetworkError(f"{where}: operands have widths {la.width} and {lb.width}")
-                env[out] = _Lin(_add(la, lb, sign, where), la.width, la.base)
+                env[out] = _Lin(_add(la, lb, sign, where), la.width, la.base, _offset_sum(la.off, lb.off, sign, where))
         elif op == "Relu":
             src = lin(ins[0], where)
-            if src.mat is None and src.base > 0:
+            if src.mat is None and src.base > 0 and src.off is None:
                 env[out] = src  # relu(relu(.)) = relu(.)
                 continue
             if src.base != len(layers):
@@ -744,14 +851,23 @@ def _from_graph(g, ctx: _Import) -> ReluNetwork:
                     f"parallel branches or skip connections are not a layered network"
                 )
             layers.append(_as_matrix(src))
+            biases.append(src.off if src.off is not None else np.zeros(src.width, np.int64))
             ctx.check("max_depth", len(layers), f"{where}: the graph has more than {len(layers)} layers")
             env[out] = _Lin(None, src.width, len(layers))
-    y = g.output[0].name
-    if y in consts:
-        raise NetworkError(f"the graph output '{y}' is a constant")
-    res = lin(y, "graph output")
+    outs = []
+    for o in g.output:
+        if o.name in consts:
+            raise NetworkError(f"the graph output '{o.name}' is a constant")
+        outs.append(lin(o.name, f"graph output '{o.name}'"))
+    base = max(r.base for r in outs)
+    if any(r.base != base for r in outs):
+        raise NetworkError("the graph outputs come from different layers: not one layered network")
+    last = sp.vstack([_as_matrix(r) for r in outs], format="csr") if len(outs) > 1 else _as_matrix(outs[0])
+    last_b = np.concatenate([r.off if r.off is not None else np.zeros(r.width, np.int64) for r in outs])
+    if last_b.dtype.kind == "f" and np.all(last_b == np.round(last_b)) and np.all(np.abs(last_b) < _EXACT_INT):
+        last_b = last_b.astype(np.int64)
     try:
-        return ReluNetwork(layers[: res.base] + [_as_matrix(res)])
+        return ReluNetwork(layers[:base] + [last], biases[:base] + [last_b])
     except NetworkError as exc:
         raise NetworkError(f"the graph does not form a valid network: {exc}") from None
 

@@ -150,18 +150,23 @@ def _normalise_bias(b, k: int, width: int) -> np.ndarray:
     arr = arr.reshape(-1) if arr.ndim <= 1 or (arr.ndim == 2 and 1 in arr.shape) else arr
     if arr.ndim != 1 or arr.size != width:
         raise NetworkError(f"bias b{k} must be a vector of {width} entries (the rows of M{k}), got shape {np.shape(b)}")
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)):
-            raise NetworkError(f"bias b{k} has non-finite entries (nan or inf)")
-        arr = arr.astype(np.float64, copy=True)
-        if np.all(arr == np.round(arr)) and (arr.size == 0 or np.max(np.abs(arr)) < INT64_SAFE):
-            arr = arr.astype(np.int64)
-    else:
-        if arr.dtype == np.uint64 and arr.size and arr.max() >= 2**63:
-            raise NetworkError(f"bias b{k} has entries too large for int64")
-        arr = arr.astype(np.int64, copy=True)
+    arr = _exact_values(arr, f"bias b{k}", "entries")
     arr.flags.writeable = False
     return arr
+
+
+def _exact_values(data: np.ndarray, what: str, noun: str) -> np.ndarray:
+    """A fresh copy of weights or biases: int64 when every value is an integer that fits, else float64
+    (finite, checked); the one place of the storage convention (module docstring)."""
+    if data.dtype.kind == "f":
+        if not np.all(np.isfinite(data)):
+            raise NetworkError(f"{what} has non-finite {noun} (nan or inf)")
+        if np.all(data == np.round(data)) and (data.size == 0 or np.max(np.abs(data)) < INT64_SAFE):
+            return data.astype(np.int64)
+        return data.astype(np.float64, copy=True)
+    if data.dtype == np.uint64 and data.size and data.max() >= 2**63:
+        raise NetworkError(f"{what} has {noun} too large for int64")
+    return data.astype(np.int64, copy=True)
 
 
 def _normalise(a: sp.csr_array, k: int) -> sp.csr_array:
@@ -173,16 +178,7 @@ def _normalise(a: sp.csr_array, k: int) -> sp.csr_array:
         a.sum_duplicates()
         a.eliminate_zeros()
         a.sort_indices()
-    data = a.data
-    if data.dtype.kind == "f":
-        if np.all(data == np.round(data)) and (data.size == 0 or np.max(np.abs(data)) < INT64_SAFE):
-            data = data.astype(np.int64)
-        else:
-            data = data.astype(np.float64, copy=True)
-    else:
-        if data.dtype == np.uint64 and data.size and data.max() >= 2**63:
-            raise NetworkError(f"matrix M{k} has weights too large for int64")
-        data = data.astype(np.int64, copy=True)
+    data = _exact_values(a.data, f"matrix M{k}", "weights")
     idx_dtype = np.int64 if max(a.shape) >= 2**31 - 1 or a.nnz >= 2**31 - 1 else np.int32
     out = sp.csr_array((data, a.indices.astype(idx_dtype, copy=True), a.indptr.astype(idx_dtype, copy=True)),
                        shape=a.shape, copy=False)
@@ -604,7 +600,7 @@ class ReluNetwork:
     array([3., 2.])
     """
 
-    __slots__ = ("_matrices", "_biases", "_int_cache", "_hom_cache", "_bwd_cache", "__weakref__")
+    __slots__ = ("_matrices", "_biases", "_int_cache", "_hom_cache", "_bwd_cache", "_out_cache", "__weakref__")
 
     def __init__(self, matrices: Iterable, biases: Iterable | None = None):
         mats = list(matrices)
@@ -633,6 +629,7 @@ class ReluNetwork:
         object.__setattr__(self, "_int_cache", None)
         object.__setattr__(self, "_hom_cache", None)
         object.__setattr__(self, "_bwd_cache", None)
+        object.__setattr__(self, "_out_cache", {})
 
     # -- immutability -----------------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -674,6 +671,24 @@ class ReluNetwork:
             raise NetworkError(f"{what} needs a bias-free network, but this one has biases; ask the question at a "
                                f"point instead (nsad decide FILE --at POINT), which goes through the local network")
         return self
+
+    def output(self, k: int) -> "ReluNetwork":
+        """The scalar network of output ``k`` (the same hidden layers, row ``k`` of the last matrix and
+        bias), computed once per ``k``.
+
+        >>> ReluNetwork([[[1], [-1]], [[1, 1], [1, -1]]], biases=[[0, 0], [0, 2]]).output(1).evaluate_exact([3])
+        5
+        """
+        if not 0 <= int(k) < self.n_outputs:
+            raise NetworkError(f"output {k} does not exist: the network has outputs 0..{self.n_outputs - 1}")
+        k = int(k)
+        if self.n_outputs == 1:
+            return self
+        if k not in self._out_cache:
+            mats = list(self._matrices[:-1]) + [sp.csr_array(self._matrices[-1][[k]])]
+            bs = None if self._biases is None else list(self._biases[:-1]) + [self._biases[-1][[k]]]
+            self._out_cache[k] = ReluNetwork(mats, bs)
+        return self._out_cache[k]
 
     def homogenized(self) -> "ReluNetwork":
         """The bias-free ``H(x, t)`` with ``F(x) = H(x, 1)`` (``self`` when bias-free): input ``t`` last,
@@ -901,6 +916,9 @@ class ReluNetwork:
             return np.array(x, dtype=np.int64 if big < INT64_SAFE else object), 1
         fr = []
         for v in x:
+            if type(v) is int or type(v) is Fraction:  # the common exact cases, without conversion
+                fr.append(v)
+                continue
             if isinstance(v, (bool, np.bool_)):
                 v = int(v)
             if isinstance(v, (float, np.floating)):
@@ -919,8 +937,8 @@ class ReluNetwork:
             else:
                 raise NetworkError(f"coordinates must be integers or rationals, got {type(v).__name__}")
             fr.append(v)
-        q = math.lcm(*[Fraction(v).denominator for v in fr]) if fr else 1
-        ints = [int(Fraction(v) * q) for v in fr]
+        q = math.lcm(*[v.denominator for v in fr]) if fr else 1  # int and Fraction both have .denominator
+        ints = [int(v) * q if type(v) is int else v.numerator * (q // v.denominator) for v in fr]
         big = max((abs(v) for v in ints), default=0)
         arr = np.array(ints, dtype=np.int64 if big < INT64_SAFE else object)
         return arr, q
@@ -1037,7 +1055,8 @@ class ReluNetwork:
         if scale == 1:   # an integer network: the gradient is the integer Jacobian itself
             grad_rows = tuple(tuple(int(v) for v in row) for row in dense.tolist())
         else:
-            grad_rows = tuple(tuple(self._exact(Fraction(int(v)) * scale) for v in row) for row in dense)
+            num, den = scale.numerator, scale.denominator
+            grad_rows = tuple(tuple(_scaled_exact(int(v), num, den) for v in row) for row in dense.tolist())
         if self.n_outputs == 1:
             return Linearization(value_rows[0], grad_rows[0], None)
         return Linearization(value_rows, grad_rows, None)
@@ -1228,6 +1247,15 @@ def read_provenance(path) -> dict | None:
     if not isinstance(obj, dict):
         raise NetworkError(f"{name}: provenance must be a JSON object")
     return obj
+
+
+def _scaled_exact(v: int, num: int, den: int):
+    """``v * num / den`` as an int or a reduced Fraction (``den > 0``), without a Fraction per zero."""
+    if v == 0:
+        return 0
+    p = v * num
+    g = math.gcd(p, den)
+    return p // g if g == den else Fraction(p // g, den // g)
 
 
 def require_bias_free(net, what: str) -> None:

@@ -359,7 +359,8 @@ def naming(path: str, *known: str):
 
 
 def load_network(path: str):
-    """``(network, formula)``: a ``.npz`` network (formula ``None``), or a DIMACS formula and its
+    """``(network, formula)``: a ``.npz`` or ``.onnx`` network (formula ``None``; ONNX through
+    :func:`nsad.networks.onnx_io.load_onnx`, biases and several outputs included), or a DIMACS formula and its
     reduction network (``reductions.sat_to_relu.reduce``), so every command that reads a network
     also takes a formula."""
     if is_dimacs(path):
@@ -368,6 +369,37 @@ def load_network(path: str):
 
         cnf = read_dimacs(path)
         return reduce(cnf), cnf
+    if str(path).lower().endswith(".onnx"):
+        from nsad.networks.onnx_io import load_onnx
+
+        return load_onnx(path), None
     from nsad.networks import ReluNetwork
 
     return ReluNetwork.load(path), None
+
+
+def output_choice(text: str):
+    """``--output K`` (a non-negative integer) or ``--output all``."""
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        return nonneg_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected an output index (0, 1, ...) or 'all', got {text[:40]!r}") from None
+
+
+def outputs_of(net, choice) -> list:
+    """The output indices a command answers for: ``all`` -> every output; ``None`` -> output 0 of a
+    scalar network (an error for a vector network); ``K`` -> ``[K]`` (checked)."""
+    from nsad.networks import NetworkError
+
+    if choice == "all":
+        return list(range(net.n_outputs))
+    if choice is None:
+        if net.n_outputs != 1:
+            raise NetworkError(f"the network has {net.n_outputs} outputs; choose one with --output K "
+                               f"(0..{net.n_outputs - 1}) or --output all")
+        return [0]
+    if choice >= net.n_outputs:
+        raise NetworkError(f"--output {choice}: the network has outputs 0..{net.n_outputs - 1}")
+    return [int(choice)]

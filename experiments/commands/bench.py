@@ -1,4 +1,4 @@
-"""`nsad bench deciders [FILES...]` and `nsad bench fallback`: network deciders against a SAT solver.
+"""`nsad bench deciders [FILES...]`, `nsad bench fallback`, `nsad bench points`: network deciders.
 
 ``deciders``: reduce each formula (given DIMACS files, or uniform random 3-SAT at ``--ratio`` for
 each ``--n``), save the networks as ``.npz``, then time both sides from file to answer: the
@@ -103,7 +103,60 @@ def register(sub) -> None:
     add_count(e, default=300, help="formulas for the throughput measurement")
     add_json(e, help="print one JSON object")
     e.set_defaults(func=run_engine)
+    pt = bsub.add_parser("points", help="the Clarke question at binary points of ONNX models (NeuroCodeBench)",
+                         description="For each ONNX model (default: the twelve NeuroCodeBench 'SAT ReLU' models in "
+                         "tests/data/neurocodebench): import, agreement with onnxruntime (float32 error bound on random "
+                         "points of [0,1]^n, exact equality at binary points), then the exact Clarke answer for every "
+                         "output at every binary point (n <= --max-exhaustive) or at --points random binary points, "
+                         "with times; the VNN-LIB property checked exactly at those points. Protocol: "
+                         "experiments/bench_points.py. Exit code 0 when the goal is met, 1 otherwise.")
+    pt.add_argument("models", nargs="*", help="ONNX files or folders (default: the NeuroCodeBench models)")
+    pt.add_argument("--points", type=positive_int, default=1000, help="random binary points per model (default 1000)")
+    pt.add_argument("--max-exhaustive", type=int, default=12, metavar="N",
+                    help="every binary point when n <= N (default 12)")
+    pt.add_argument("--float-points", type=positive_int, default=100, help="random points for onnxruntime (default 100)")
+    pt.add_argument("--backprop-points", type=int, default=50, metavar="N",
+                    help="points where backprop (relu'(0) = 0 and 1) is compared with dF (default 50)")
+    add_seed(pt, help="seed of the random points")
+    add_json(pt, help="one JSON object per model, then a summary")
+    pt.set_defaults(func=run_points)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def run_points(args) -> int:
+    import os
+
+    from nsad.experiments.bench_points import _env, bench_model, default_models, format_table, met
+    from nsad.experiments.commands._common import emit_json
+    from nsad.experiments.progress import Progress
+
+    models = []
+    for m in args.models or [None]:
+        models += default_models(m) if m is None or os.path.isdir(m) else [m]
+    if not models:
+        from nsad.errors import NetworkError
+
+        raise NetworkError("no ONNX model found (give files or a folder)")
+    rows = []
+    for m in models:
+        with Progress(0, os.path.basename(m), enabled=not args.json) as bar:
+            r = bench_model(m, points=args.points, max_exhaustive=args.max_exhaustive, float_points=args.float_points,
+                            backprop_points=args.backprop_points, seed=args.seed, progress=bar)
+        rows.append(r)
+        if args.json:
+            emit_json(r)
+    ok = met(rows)
+    summary = {"models": len(rows), "questions": sum(r["questions"] for r in rows),
+               "unknown": sum(r["unknown"] for r in rows), "seconds": round(sum(r["seconds"] for r in rows), 3),
+               "goal": "met" if ok else "missed", **_env()}
+    if args.json:
+        emit_json({"summary": summary})
+    else:
+        print(format_table(rows))
+        print(f"\n{summary['questions']} questions on {summary['models']} models, {summary['unknown']} unknown, "
+              f"{summary['seconds']} s of deciding (cpus {summary['cpus']}, load {summary['load']}); goal "
+              f"(every question answered exactly, onnxruntime agreeing): {summary['goal']}")
+    return 0 if ok else 1
 
 
 def run_deciders(args) -> int:

@@ -8,6 +8,12 @@
   (``nsad decide --proof --json`` writes it), or the file ``--proof FILE``, or ``VERDICT.drup``
   beside the verdict file. A numerical singleton (a float MILP's) cannot be checked: exit 3.
 
+* a verdict at a point (``nsad decide --at``: the certificate holds ``at``, the line ``output``): a
+  two-subgradients certificate is checked on ``F`` itself (:func:`nsad.solvers.network.local.check_at`:
+  both points keep the strict sign of every unit nonzero at ``at``, are generic, have the stated
+  gradients, which differ); a singleton is rebuilt: the local network at ``at`` decided again by an
+  exact method (class (c) for one hidden layer) must give the same element.
+
 Exit code 0 checked, 1 failed (a wrong answer or a proof that does not refute the CNF), 2 a bad
 input, 3 uncheckable. A JSON Lines file (``decide --method A B --json``) has each line checked.
 """
@@ -26,7 +32,7 @@ SUMMARY = "check a verdict exactly: a certificate, or a singleton's DRUP proof a
 
 def register(sub) -> None:
     p = sub.add_parser("check", help=SUMMARY, description=__doc__.split("\n\n", 1)[1])
-    p.add_argument("network", metavar="NET", help="network file (.npz), or the DIMACS formula it was reduced from")
+    p.add_argument("network", metavar="NET", help="network file (.npz, .onnx), or the DIMACS formula it was reduced from")
     p.add_argument("verdict", metavar="VERDICT",
                    help="JSON verdict file: a line of `nsad decide --json` (or several), or a bare {points, gradients}")
     p.add_argument("--proof", metavar="FILE", default=None,
@@ -80,6 +86,10 @@ def check_one(net, obj, args) -> tuple[str, str, str]:
         raise NetworkError(f"{args.verdict}: the line of {obj.get('file')} is an error, not a verdict: "
                            f"{str(obj['error'])[:200]}")
     answer = obj.get("verdict", "two-subgradients" if "points" in obj else None)
+    local = _local_check(net, obj, answer, args)
+    if local is not None:
+        return local
+    net.require_scalar()
     if answer == "two-subgradients":
         if obj.get("certificate", {}) is None:
             return answer, "failed", "the verdict says two subgradients but carries no certificate"
@@ -102,6 +112,42 @@ def check_one(net, obj, args) -> tuple[str, str, str]:
     return answer, res.status, reason
 
 
+def _local_check(net, obj, answer, args):
+    """``(answer, status, reason)`` for a verdict at a point (module docstring), ``None`` for one at 0."""
+    from fractions import Fraction
+
+    from nsad.errors import NetworkError
+    from nsad.solvers.network.local import LocalCertificate, check_at, decide_at
+
+    cert = obj.get("certificate") if isinstance(obj.get("certificate"), dict) else (obj if "points" in obj else None)
+    at = (cert or {}).get("at", obj.get("at"))
+    if at is None:
+        return None
+    out = obj.get("output")
+    if out is not None and (isinstance(out, bool) or not isinstance(out, int)):
+        raise NetworkError(f"{args.verdict}: 'output' must be an integer")
+    k = out if net.n_outputs > 1 else None
+    if answer == "two-subgradients":
+        try:
+            c = LocalCertificate.from_json(cert)
+        except NetworkError as exc:
+            raise NetworkError(f"{args.verdict}: {exc}") from None
+        ok, reason = check_at(net, c.at, c, output=k)
+        return answer, "checked" if ok else "failed", reason
+    if answer == "singleton":
+        from nsad.solvers.network.local import parse_point
+
+        x = parse_point(",".join(str(v) for v in at), net.n_inputs)[0]
+        v = decide_at(net, x, output=k)
+        if not v.complete:
+            return answer, "uncheckable", f"no exact method decides the local network here ({v.reason})"
+        claimed = [Fraction(str(e)) for e in (obj.get("element") or [])]
+        if v.answer == "singleton" and tuple(map(Fraction, v.element)) == tuple(claimed):
+            return answer, "checked", f"the local network at the point, decided again exactly ({v.backend}), has the same single element"
+        return answer, "failed", f"decided again exactly ({v.backend}): {v.answer}, element {v.to_json()['element']}"
+    return None
+
+
 def run(args) -> int:
     with naming(args.network, args.verdict):
         return _run(args)
@@ -109,7 +155,6 @@ def run(args) -> int:
 
 def _run(args) -> int:
     net, _cnf = load_network(args.network)
-    net.require_scalar()
     codes = []
     for obj in _read_verdicts(args.verdict):
         answer, status, reason = check_one(net, obj, args)

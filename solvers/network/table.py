@@ -28,6 +28,9 @@ method             complete     singleton   proof    what it does
 ``milp``           every net    numerical   no       big-M MILP, HiGHS via scipy (tolerance 1e-6)
 ``milp-ortools``   every net    numerical   no       the same MILP via OR-Tools (SCIP, or HiGHS)
 ``exhaustive``     tiny nets    exact       no       activation regions with exact feasibility
+``one-hidden``     1 hidden     exact       no       class (c): group units by line, exact, near-linear
+                   layer                             time (docs/theory.md section 3.6); the default of
+                                                     ``decide_at`` for one-hidden-layer local networks
 ``search``         never        none        no       seeded random search; sound
 ``marabou``        peer         numerical   no       Marabou on the exported network (optional)
 =================  ===========  ==========  =======  ===================================================
@@ -56,6 +59,7 @@ from nsad.solvers.network import grid, marabou
 from nsad.solvers.network.exhaustive import decide_exhaustive
 from nsad.solvers.network.fallback import decide_exact_network
 from nsad.solvers.network.milp import decide_milp, decide_milp_ortools
+from nsad.solvers.network.one_hidden import decide_one_hidden
 from nsad.solvers.network.search import decide_search
 from nsad.solvers.registry import Registry, SolverError
 from nsad.solvers.verdict import Verdict
@@ -70,7 +74,8 @@ class DeciderSpec:
     """A network decider and what it can do.
 
     ``complete_for``: ``"all"`` (every network), ``"certified"`` (networks in a certified class),
-    ``"small"`` (tiny networks only), ``"never"`` (sound, never complete) or ``"peer"``;
+    ``"small"`` (tiny networks only), ``"one-hidden"`` (networks with one hidden layer), ``"never"``
+    (sound, never complete) or ``"peer"``;
     ``singleton``: what a singleton answer rests on, ``"exact"``, ``"numerical"`` or ``"none"``
     (the method never answers singleton); ``accepts_proof``: takes ``proof=True`` (DRUP-checked
     UNSAT answers); ``peer``: an optional external tool whose answers are compared, never trusted;
@@ -109,6 +114,8 @@ for _spec in (
     DeciderSpec("exhaustive", decide_exhaustive, "exact enumeration of activation regions; exact and "
                 "complete, tiny networks only", "small", "exact", options=("max_units",),
                 aliases=("enumerate", "regions")),
+    DeciderSpec("one-hidden", decide_one_hidden, "class (c): one hidden layer, units grouped by line, exact "
+                "and near-linear time; unknown on deeper networks", "one-hidden", "exact", aliases=("class-c",)),
     DeciderSpec("search", decide_search, "seeded random search for two gradients; sound, never complete",
                 "never", "none", options=("max_points", "scale", "batch"), aliases=("random-search", "random")),
     DeciderSpec("marabou", marabou.decide_marabou, "Marabou 2 (maraboupy extra) on the exported ONNX "

@@ -180,9 +180,13 @@ def test_import_composes_integer_linear_maps_but_not_float_ones():
         ([helper.make_node("MatMul", ["X", "W"], ["P"]), helper.make_node("Sigmoid", ["P"], ["Y"], name="sig")],
          {"W": [[1], [1]]}, "node 'sig' \\(Sigmoid\\): unsupported operator"),
         ([helper.make_node("MatMul", ["X", "W"], ["P"]), helper.make_node("Add", ["P", "b"], ["Y"], name="bias")],
-         {"W": [[1], [1]], "b": [0.5]}, "node 'bias' \\(Add\\): nonzero bias 'b'"),
-        ([helper.make_node("Gemm", ["X", "W", "C"], ["Y"], name="fc")],
-         {"W": [[1], [1]], "C": [1.0]}, "node 'fc' \\(Gemm\\): nonzero bias 'C'"),
+         {"W": [[1], [1]], "b": [[0.5], [1.0]]}, "node 'bias' \\(Add\\): bias 'b' of shape \\(2, 1\\) does not broadcast"),
+        ([helper.make_node("Conv", ["X", "W"], ["Y"], name="conv")], {"W": [[1], [1]]},
+         "node 'conv' \\(Conv\\): unsupported operator"),
+        ([helper.make_node("MatMul", ["X", "W"], ["P"]), helper.make_node("Add", ["P", "b"], ["Q"]),
+          helper.make_node("MatMul", ["Q", "V"], ["Y"], name="mm2")],
+         {"W": [[1], [1]], "b": [0.1], "V": [[3.0]]}, "node 'mm2'.*bias carried through a linear map would round"),
+        ([helper.make_node("Reshape", ["X", "s"], ["Y"], name="rs")], {"s": [2, 1]}, "reshape to \\[2, 1\\]"),
         ([helper.make_node("MatMul", ["X", "W"], ["Y"], name="mm")],
          {"W": [[np.nan], [1]]}, "node 'mm' \\(MatMul\\): weight 'W' has non-finite values"),
         ([helper.make_node("MatMul", ["X", "W"], ["Y"], name="mm")],
@@ -213,8 +217,11 @@ def test_import_errors_name_the_node(nodes, inits, match):
 
 
 def test_import_rejects_bad_inputs_and_inexact_float_sums():
-    m = _graph([helper.make_node("MatMul", ["X", "W"], ["Y"])], {"W": [[1], [1]]}, in_dims=[1, 1, 2])
-    with pytest.raises(NetworkError, match="shape \\[n\\] or \\[batch, n\\]"):
+    m = _graph([helper.make_node("MatMul", ["X", "W"], ["Y"], name="mm")], {"W": [[1], [1]]}, in_dims=[1, 1, 2])
+    with pytest.raises(NetworkError, match="node 'mm' \\(MatMul\\): the input has several feature dimensions; Flatten"):
+        from_onnx(m)
+    m = _graph([helper.make_node("MatMul", ["X", "W"], ["Y"])], {"W": [[1], [1]]}, in_dims=[2, 2])
+    with pytest.raises(NetworkError, match="batch 1 or symbolic"):
         from_onnx(m)
     nodes = [helper.make_node("MatMul", ["X", "A"], ["P"]), helper.make_node("MatMul", ["X", "B"], ["Q"]),
              helper.make_node("Add", ["P", "Q"], ["Y"], name="sum")]
@@ -231,3 +238,97 @@ def test_missing_onnx_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(OnnxUnavailableError, match=r"pip install nsad\[onnx\]"):
         to_onnx(ReluNetwork([[[1]]]))
+
+
+# -- biases, flattening, several outputs, public models ------------------------------------------------
+def test_import_biases_of_gemm_add_sub_and_constants():
+    W = np.array([[1.0, 2.0], [-1.0, 0.5]])
+    m = _graph([helper.make_node("Gemm", ["X", "W", "C"], ["H0"], name="g1", transB=1, beta=0.5),
+                helper.make_node("Relu", ["H0"], ["H"]),
+                helper.make_node("MatMul", ["H", "V"], ["P"]),
+                helper.make_node("Sub", ["P", "d"], ["Y"])],
+               {"W": W, "C": [[1.0, -3.0]], "V": [[1.0], [1.0]], "d": 0.25})
+    net = from_onnx(m)
+    assert net == ReluNetwork([W, [[1, 1]]], biases=[[0.5, -1.5], [-0.25]])
+    X = np.array([[0.5, -0.25], [1.0, 2.0], [4.0, 3.0]])
+    np.testing.assert_allclose(evaluate_onnx(m, X).ravel(), net.evaluate(X), rtol=1e-6)
+    const_minus = _graph([helper.make_node("MatMul", ["X", "W"], ["P"]), helper.make_node("Sub", ["c", "P"], ["Y"])],
+                         {"W": [[1.0], [1.0]], "c": [2.0]})
+    assert from_onnx(const_minus) == ReluNetwork([[[-1, -1]]], biases=[[2]])
+
+
+@pytest.mark.parametrize("shape_node, in_dims", [
+    (helper.make_node("Flatten", ["X"], ["F"], axis=1), [1, 1, 2]),
+    (helper.make_node("Flatten", ["X"], ["F"], axis=1), ["b", 2, 1]),
+    (helper.make_node("Reshape", ["X", "s"], ["F"]), [1, 2, 1]),
+    (helper.make_node("Reshape", ["X", "s"], ["F"]), [1, 2]),
+])
+def test_import_flatten_and_reshape_of_the_input(shape_node, in_dims):
+    nodes = [shape_node, helper.make_node("Gemm", ["F", "W", "C"], ["Y"], transB=1)]
+    m = _graph(nodes, {"W": [[1.0, -2.0]], "C": [0.5]} | ({"s": [1, -1]} if shape_node.op_type == "Reshape" else {}),
+               in_dims=in_dims)
+    if shape_node.op_type == "Reshape":
+        m.graph.initializer[-1].CopyFrom(numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "s"))
+    net = from_onnx(m)
+    assert net == ReluNetwork([[[1, -2]]], biases=[[0.5]])
+    np.testing.assert_allclose(evaluate_onnx(m, [[1.0, 3.0]]).ravel(), [-4.5])
+
+
+def test_import_several_outputs_stack_rows():
+    nodes = [helper.make_node("Gemm", ["X", "W", "C"], ["Z"], transB=1), helper.make_node("Relu", ["Z"], ["H"]),
+             helper.make_node("Gemm", ["H", "A", "a"], ["Y"], transB=1),
+             helper.make_node("Gemm", ["H", "B", "b"], ["Y2"], transB=1)]
+    g = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 1]),
+         helper.make_tensor_value_info("Y2", TensorProto.FLOAT, [1, 2])],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in
+         {"W": [[1, 0], [0, 1]], "C": [0, -1], "A": [[1, 1]], "a": [3], "B": [[1, 0], [0, -1]], "b": [0, 0.5]}.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=onnx_io.IR_VERSION)
+    net = from_onnx(m)
+    assert net.widths == (2, 3) and net.biases[-1].tolist() == [3.0, 0.0, 0.5]
+    np.testing.assert_allclose(evaluate_onnx(m, [[2.0, 3.0], [0.0, 0.0]]), net.evaluate(np.array([[2.0, 3.0], [0.0, 0.0]])))
+
+
+def test_export_round_trip_with_biases():
+    net = ReluNetwork([[[1.0], [1.0]], [[1, 1]]], biases=[[-1, 0.5], [2]])
+    for op in ("matmul", "gemm"):
+        m = to_onnx(net, op=op)
+        assert from_onnx(m) == net
+        assert evaluate_onnx(m, [[3.0], [0.0]]).ravel().tolist() == [7.5, 2.5]
+
+
+NEUROCODEBENCH = sorted((__import__("pathlib").Path(__file__).parents[1] / "data" / "neurocodebench" / "onnx").glob("*.onnx"))
+
+
+def float32_bound(net, X):
+    """A rigorous bound on |onnxruntime float32 - exact| at float32 points X (any summation order):
+    gamma_{m} (|W| |h| + |b|) per layer, propagated (relu is 1-Lipschitz), u = 2^-24."""
+    u = 2.0**-24
+    H, E = X.T.astype(np.float64), np.zeros_like(X.T, dtype=np.float64)
+    for k, (M, b) in enumerate(zip(net.matrices, net.bias_vectors())):
+        A = abs(M).astype(np.float64)
+        m = int(M.shape[1]) + 2
+        gam = m * u / (1 - m * u)
+        Z = M @ H + np.asarray(b, np.float64)[:, None]
+        E = A @ E + gam * (A @ (np.abs(H) + E) + np.abs(np.asarray(b, np.float64))[:, None]) + 1e-30
+        H = np.maximum(Z, 0) if k < net.depth - 1 else Z
+    return E.T
+
+
+@pytest.mark.parametrize("path", NEUROCODEBENCH, ids=lambda p: p.stem)
+def test_neurocodebench_imports_and_matches_onnxruntime(path):
+    """All twelve public NeuroCodeBench 'SAT ReLU' models (PyTorch exports: Gemm with bias, Relu, Gemm;
+    input (1, n); two outputs): import, agree with onnxruntime within the float32 rounding bound on
+    random points of [0, 1]^n, and exactly at binary points."""
+    net = load_onnx(path)
+    assert net.has_biases and net.depth == 2 and net.n_outputs == 2
+    rng = np.random.default_rng(0)
+    X = rng.random((16, net.n_inputs)).astype(np.float32).astype(np.float64)
+    ours = np.array([[float(v) for v in net.evaluate_exact(x.tolist())] for x in X[:4]])
+    ref = evaluate_onnx(path, X)
+    assert np.all(np.abs(ref[:4] - ours) <= float32_bound(net, X[:4]))
+    assert np.all(np.abs(ref - net.evaluate(X)) <= 2 * float32_bound(net, X))
+    B = rng.integers(0, 2, (8, net.n_inputs))
+    exact = np.array([[float(v) for v in net.evaluate_exact(b.tolist())] for b in B])
+    assert np.array_equal(evaluate_onnx(path, B.astype(np.float64)), exact)
