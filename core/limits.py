@@ -75,6 +75,7 @@ __all__ = [
     "read_text",
     "json_nesting",
     "check_text_numbers",
+    "check_number_digits",
     "load_json",
 ]
 
@@ -481,6 +482,35 @@ def check_text_numbers(text: str, name: str, limits: Limits | None = None) -> No
         line = text.count("\n", 0, m.start()) + 1
         raise exceeded("max_number_length", cap, f"a number has {len(m.group(0))} or more digits",
                        location=f"{name}:{line}")
+
+
+_NUMBER_PARTS = re.compile(r"\s*[+-]?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?\s*")
+
+
+def check_number_digits(text: str, what: str, *, location: str | None = None, limits: Limits | None = None) -> None:
+    """``LimitError`` when the number ``text`` (``12``, ``-1.5e-3``, ``p/q``) has more decimal digits,
+    written or implied by its exponent, than ``max_number_length``: what to call before
+    ``Fraction(text)``, which would build ``10**999999999`` for ``'1e-999999999'``.
+
+    >>> check_number_digits("1.5e-20", "x")
+    >>> check_number_digits("1e-999999999", "--at", limits=Limits(max_number_length=10))
+    Traceback (most recent call last):
+    ...
+    nsad.errors.LimitError: --at: '1e-999999999' has 1000000000 digits (written or implied by its exponent), beyond the limit max_number_length = 10 (...)
+    """
+    cap = resolve(limits).max_number_length
+    if cap is None:
+        return
+    t = str(text)
+    digits = len(t)
+    m = _NUMBER_PARTS.fullmatch(t)
+    if m is not None and m.group(3) is not None:
+        exp = m.group(3).lstrip("+-")
+        e = int(exp) if len(exp) <= 20 else 10**20
+        digits = len(m.group(1)) + len(m.group(2) or "") + e
+    if digits > cap:
+        raise exceeded("max_number_length", cap, f"{what}: {t[:30]!r} has {digits} digits (written or implied by its "
+                       f"exponent)", location=location)
 
 
 def load_json(path: str, limits: Limits | None = None, *, error=LimitError, what: str = "the file") -> Any:
