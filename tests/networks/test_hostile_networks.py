@@ -106,3 +106,25 @@ def test_fifo_named_npz_is_not_waited_on(tmp_path):
     p = tmp_path / "n.npz"
     os.mkfifo(p)
     assert "the file is empty" in _load_error(p)
+
+
+@pytest.mark.parametrize("where", ["bias", "weight"])
+def test_onnx_uint64_entries_beyond_int64_are_refused_not_wrapped(where):
+    """uint64 2^64 - 1 cast to int64 is -1: with a bias of [2^64 - 1, 1] summed by a ones row, the
+    network's bias silently became 0. Now the import refuses the tensor."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from nsad.networks.onnx_io import from_onnx
+
+    big = np.array([2**64 - 1, 1], np.uint64)
+    W = numpy_helper.from_array(big.reshape(2, 1) if where == "weight" else np.ones((2, 1), np.float32), "W")
+    nodes = [helper.make_node("MatMul", ["X", "W"], ["Y"])]
+    inits = [W]
+    if where == "bias":
+        nodes = [helper.make_node("Add", ["X", "B"], ["A"]), helper.make_node("MatMul", ["A", "W"], ["Y"])]
+        inits.append(numpy_helper.from_array(big, "B"))
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 2])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 1])], inits)
+    with pytest.raises(NetworkError, match="entries beyond int64"):
+        from_onnx(onnx.helper.make_model(g))
