@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from nsad.experiments.commands._common import EXIT_PROBLEM, add_json, add_seed, emit_json, load_network, positive_int
+from nsad.experiments.commands._common import (EXIT_PROBLEM, add_json, add_seed, emit_json, load_network, naming,
+                                               positive_int)
 
 
 SUMMARY = "the exact Clarke subdifferential at 0 of a small network vs backpropagation"  # the one-line help, listed by `nsad --help` without importing the command
@@ -72,6 +73,11 @@ def plane(net, i: int, j: int):
 
 
 def run(args) -> int:
+    with naming(args.network, args.certificate):
+        return _run(args)
+
+
+def _run(args) -> int:
     import os
     import sys
 
