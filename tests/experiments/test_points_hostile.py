@@ -6,9 +6,12 @@ whose 'at' or 'element' are not lists of exact numbers. Each is one line and exi
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nsad.networks import ReluNetwork
 
@@ -76,3 +79,27 @@ def test_check_singleton_at_a_point_with_a_bad_element_is_a_failed_check(tmp_pat
     bad.write_text(json.dumps({"verdict": "singleton", "at": [1, -1, 0, 0], "output": 0, "element": element}))
     code, out, err = cli("check", net, bad)
     assert code == 1 and out.startswith("FAILED:") and err == ""
+
+
+_PIECES = st.sampled_from(["0", "1", "9", "-", "+", ".", "/", "e", "E", "e9", "e-99999", "/0", " ", "\t", ",", "١",
+                           "٣", "nan", "inf", "_", "0x1", "\u00a0", "#", "99999999999999999999"])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_parse_point_gives_exact_numbers_or_one_line_errors(text):
+    """Any --at string: a point of exact Fractions of the right dimension, or an NsadError of one line
+    (never another exception, never a number built from an exponent beyond the limit)."""
+    from fractions import Fraction
+
+    from nsad.errors import NsadError
+    from nsad.solvers.network.local import parse_point
+
+    if text.strip() and os.path.exists(text):
+        return
+    try:
+        pts = parse_point(text, 2)
+    except NsadError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert len(pts) == 1 and len(pts[0]) == 2 and all(isinstance(v, Fraction) for v in pts[0])
