@@ -45,10 +45,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import errno
 import io
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 
@@ -68,10 +70,12 @@ __all__ = [
     "parse_overrides",
     "describe",
     "CappedStream",
+    "open_binary",
     "open_input",
     "read_text",
     "json_nesting",
     "check_text_numbers",
+    "check_number_digits",
     "load_json",
 ]
 
@@ -368,6 +372,28 @@ def file_problem(exc: OSError, what: str = "the file") -> str:
     return f"cannot read {what} ({exc.strerror or exc})"
 
 
+def open_binary(path) -> BinaryIO:
+    """``open(path, "rb")``, except that a named pipe nobody writes to reads as empty instead of
+    blocking forever (opened with ``O_NONBLOCK``, then switched back to blocking reads, so a pipe
+    with a writer, such as ``<(zcat f.cnf.gz)``, streams as usual).
+
+    >>> import tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "fifo.cnf")
+    >>> os.mkfifo(p)
+    >>> open_binary(p).read()
+    b''
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def open_input(path: str, limits: Limits | None = None, *, what: str = "the file") -> BinaryIO:
     """Open ``path`` for reading after checking its size against ``max_file_bytes``; the stream is
     capped too (a file that grows, a FIFO). ``OSError`` as usual for a missing or unreadable file.
@@ -384,7 +410,7 @@ def open_input(path: str, limits: Limits | None = None, *, what: str = "the file
     """
     lim = resolve(limits)
     cap = lim.max_file_bytes
-    handle = open(path, "rb")
+    handle = open_binary(path)
     try:
         size = os.fstat(handle.fileno()).st_size
         if cap is not None and size > cap:
@@ -456,6 +482,35 @@ def check_text_numbers(text: str, name: str, limits: Limits | None = None) -> No
         line = text.count("\n", 0, m.start()) + 1
         raise exceeded("max_number_length", cap, f"a number has {len(m.group(0))} or more digits",
                        location=f"{name}:{line}")
+
+
+_NUMBER_PARTS = re.compile(r"\s*[+-]?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?\s*")
+
+
+def check_number_digits(text: str, what: str, *, location: str | None = None, limits: Limits | None = None) -> None:
+    """``LimitError`` when the number ``text`` (``12``, ``-1.5e-3``, ``p/q``) has more decimal digits,
+    written or implied by its exponent, than ``max_number_length``: what to call before
+    ``Fraction(text)``, which would build ``10**999999999`` for ``'1e-999999999'``.
+
+    >>> check_number_digits("1.5e-20", "x")
+    >>> check_number_digits("1e-999999999", "--at", limits=Limits(max_number_length=10))
+    Traceback (most recent call last):
+    ...
+    nsad.errors.LimitError: --at: '1e-999999999' has 1000000000 digits (written or implied by its exponent), beyond the limit max_number_length = 10 (...)
+    """
+    cap = resolve(limits).max_number_length
+    if cap is None:
+        return
+    t = str(text)
+    digits = len(t)
+    m = _NUMBER_PARTS.fullmatch(t)
+    if m is not None and m.group(3) is not None:
+        exp = m.group(3).lstrip("+-")
+        e = int(exp) if len(exp) <= 20 else 10**20
+        digits = len(m.group(1)) + len(m.group(2) or "") + e
+    if digits > cap:
+        raise exceeded("max_number_length", cap, f"{what}: {t[:30]!r} has {digits} digits (written or implied by its "
+                       f"exponent)", location=location)
 
 
 def load_json(path: str, limits: Limits | None = None, *, error=LimitError, what: str = "the file") -> Any:

@@ -25,7 +25,8 @@ FIGURES: dict[str, tuple[str, list[str]]] = {
     "three-clarke": ("three-clarke.png", [
         THREE_CNF,
         "nsad reduce three.cnf --out three.npz",
-        "nsad clarke three.npz --plot three-clarke.png",
+        "nsad decide three.npz --json > three-verdict.json",
+        "nsad clarke three.npz --certificate three-verdict.json --plot three-clarke.png",
     ]),
     "unsat-clarke": ("unsat-clarke.png", [
         UNSAT_CNF,

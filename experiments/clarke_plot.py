@@ -137,10 +137,11 @@ def _hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return [pts[i] for i in hull.vertices]
 
 
-def panels(rep: dict) -> list[dict]:
+def panels(rep: dict, certificate=None) -> list[dict]:
     """The plotted data: one panel per pair of coordinates (n = 2: one; n = 3: the three coordinate
     planes, each a projection; n = 1: the line), with the hull of the polytope's vertices in that
-    plane, the piece gradients, the ``D^a_F(0)`` points and the two backpropagation outputs.
+    plane, the piece gradients, the ``D^a_F(0)`` points, the two backpropagation outputs and, when
+    ``certificate`` (a checked certificate's two gradients) is given, those two gradients.
 
     >>> from nsad.networks import ReluNetwork
     >>> ps = panels(analyse(ReluNetwork([[[1, 0], [-1, 0], [0, 1]], [[1, 1, 1]]])))  # |x1| + relu(x2)
@@ -161,16 +162,17 @@ def panels(rep: dict) -> list[dict]:
         out.append({"axes": (i, j), "hull": _hull([xy(v) for v in P.vertices]),
                     "pieces": sorted({xy(p.gradient) for p in P.pieces}),
                     "sample": sorted({xy(p) for p in S.points}),
-                    "backprop": {s: xy(rep["_backprop"][s]) for s in (0, 1)}})
+                    "backprop": {s: xy(rep["_backprop"][s]) for s in (0, 1)},
+                    "certificate": [xy(g) for g in certificate] if certificate else []})
     return out
 
 
-def figure(rep: dict, name: str | None = None):
+def figure(rep: dict, name: str | None = None, certificate=None):
     """The figure of :func:`panels` (not saved); ``name`` (the network's file) goes in the title."""
     from nsad.experiments.plotting import legend, new_figure
 
     S: ConservativeSample = rep["_sample"]
-    ps = panels(rep)
+    ps = panels(rep, certificate)
     n = rep["n"]
     fig, axes = new_figure(5.0 * len(ps) if n > 1 else 7.0, 5.0 if n > 1 else 2.6, ncols=len(ps))
     for ax, p in zip(axes, ps):
@@ -189,6 +191,9 @@ def figure(rep: dict, name: str | None = None):
                 f"{S.choices} vertex choices")
         for s, marker, color in ((0, "v", "tab:green"), (1, "*", "tab:red")):
             ax.plot(*p["backprop"][s], marker, color=color, ms=13, label=f"backprop at 0 with relu'(0) = {s}")
+        if p["certificate"]:
+            ax.plot(*zip(*p["certificate"]), "o", mfc="none", mec="black", mew=1.8, ms=16,
+                    label="the certificate's two gradients (checked)")
         i, j = p["axes"]
         ax.set_xlabel(f"dF/dx{i + 1} (gradient coordinate {i + 1})")
         if j is not None:
@@ -204,7 +209,7 @@ def figure(rep: dict, name: str | None = None):
     return fig
 
 
-def plot(rep: dict, path: str, name: str | None = None) -> list[str]:
+def plot(rep: dict, path: str, name: str | None = None, certificate=None) -> list[str]:
     """The polytope beside the ``D^a_F(0)`` points and backprop outputs (n = 1, 2 or 3).
 
     >>> import tempfile, os
@@ -215,7 +220,7 @@ def plot(rep: dict, path: str, name: str | None = None) -> list[str]:
     """
     from nsad.experiments.plotting import save_figure
 
-    return save_figure(figure(rep, name), path)
+    return save_figure(figure(rep, name, certificate), path)
 
 
 __all__ = ["analyse", "public", "format_report", "panels", "figure", "plot"]

@@ -194,11 +194,41 @@ def _json_error(args, msg: str) -> None:
         _silence_stdout()
 
 
+#: Options whose value may start with a minus sign (a point such as ``-1,0``), which argparse would
+#: otherwise take for an option of its own.
+NEGATIVE_VALUE_OPTIONS = ("--at",)
+
+
+def _glue_negative_values(words: list[str]) -> list[str]:
+    """``--at -1,0`` becomes ``--at=-1,0`` (argparse reads a value starting with ``-`` as an option
+    unless it is a single plain number); everything after ``--`` is left alone.
+
+    >>> _glue_negative_values(["decide", "f.onnx", "--at", "-1,0", "--output", "all"])
+    ['decide', 'f.onnx', '--at=-1,0', '--output', 'all']
+    >>> _glue_negative_values(["decide", "--at", "--json"])
+    ['decide', '--at', '--json']
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w == "--":
+            return out + words[i:]
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if w in NEGATIVE_VALUE_OPTIONS and len(nxt) > 1 and nxt[0] == "-" and (nxt[1].isdigit() or nxt[1] in "./"):
+            out.append(f"{w}={nxt}")
+            i += 2
+            continue
+        out.append(w)
+        i += 1
+    return out
+
+
 def _run(argv: list[str] | None) -> int:
     from nsad.errors import NsadError
     from nsad.experiments.commands import _common
 
-    words = sys.argv[1:] if argv is None else list(argv)
+    words = _glue_negative_values(sys.argv[1:] if argv is None else list(argv))
     name = _command_of(words)
     parser = build_parser(name, lazy=True) if name in COMMANDS else build_parser(lazy=True)
     args = parser.parse_args(words)

@@ -172,7 +172,7 @@ class Cnf:
                 raise CnfError(f"{name} has values beyond int64")
         lit = np.array(lit, dtype=np.int64, copy=True)
         off = np.array(off, dtype=np.int64, copy=True)
-        if off.size == 0 or off[0] != 0 or off[-1] != lit.size or np.any(np.diff(off) < 0):
+        if off.size == 0 or off[0] != 0 or off[-1] != lit.size or np.any(off[1:] < off[:-1]):
             raise CnfError("offsets must be nondecreasing, start at 0 and end at len(literals)")
         self = cls.__new__(cls)
         self._init(num_vars, lit, off, comments, family, parameters, seed, index, planted)

@@ -32,7 +32,14 @@ from nsad.networks.relu_network import NetworkError, ReluNetwork
 _NUMBER_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+(?:/[0-9]+)?|[0-9]*\.[0-9]+)\s*")
 
 
-def _exact_number(v: Any, what: str):
+def exact_entry(v: Any, what: str):
+    """An exact number (``int`` or ``Fraction``) from a JSON entry: an integer, an integral float, or a
+    string ``'p/q'`` / decimal (no exponent) of at most ``max_number_length`` characters; else
+    ``NetworkError`` (``LimitError`` beyond the limit).
+
+    >>> exact_entry('-3/6', 'x'), exact_entry(4.0, 'x')
+    (Fraction(-1, 2), 4)
+    """
     if isinstance(v, bool):
         raise NetworkError(f"{what}: expected a number, got {v!r}")
     if isinstance(v, int):
@@ -66,8 +73,8 @@ class Certificate:
     gradients: tuple
 
     def __post_init__(self):
-        pts = tuple(tuple(_exact_number(v, "certificate point") for v in p) for p in self.points)
-        grads = tuple(tuple(_exact_number(v, "certificate gradient") for v in g) for g in self.gradients)
+        pts = tuple(tuple(exact_entry(v, "certificate point") for v in p) for p in self.points)
+        grads = tuple(tuple(exact_entry(v, "certificate gradient") for v in g) for g in self.gradients)
         if len(pts) != 2 or len(grads) != 2:
             raise NetworkError("a certificate has exactly two points and two gradients")
         for p in pts:

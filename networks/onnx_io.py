@@ -403,7 +403,7 @@ def _bias_vector(consts: dict, name: str, width: int, where: str) -> np.ndarray:
     else:
         raise NetworkError(f"{where}: bias '{name}' of shape {tuple(shape)} does not broadcast to one vector of "
                            f"{width} entries (per-example biases are not a network)")
-    return C.astype(np.float64) if C.dtype.kind == "f" else C.astype(np.int64)
+    return C.astype(np.float64) if C.dtype.kind == "f" else _int64(C, where, f"bias '{name}'")
 
 
 def _is_integral(a) -> bool:
@@ -477,7 +477,7 @@ def _scaled(alpha: float, W: np.ndarray, where: str) -> np.ndarray:
     if alpha == 1.0:
         return W
     if not math.isfinite(alpha):
-        raise NetworkError(f"{where}: alpha = {alpha!r} is not finite")
+        raise NetworkError(f"{where}: the scale factor (alpha or beta) = {alpha!r} is not finite")
     W = np.asarray(W, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         P = alpha * W
@@ -529,6 +529,13 @@ def _constant_value(node, ctx, where: str) -> np.ndarray:
     raise NetworkError(f"{where}: unsupported constant attribute")
 
 
+def _int64(a: np.ndarray, where: str, what: str) -> np.ndarray:
+    """An integer tensor as int64, refused when a uint64 entry does not fit (``astype`` would wrap)."""
+    if a.dtype == np.uint64 and a.size and int(a.max()) >= 2**63:
+        raise NetworkError(f"{where}: {what} has entries beyond int64")
+    return a.astype(np.int64)
+
+
 def _weight(consts: dict, name: str, where: str) -> np.ndarray:
     W = consts[name]
     if W.dtype.kind not in "fiu":
@@ -538,7 +545,7 @@ def _weight(consts: dict, name: str, where: str) -> np.ndarray:
             raise NetworkError(f"{where}: weight '{name}' has non-finite values (nan or inf)")
         W = W.astype(np.float64)  # exact from float16/32/64
     else:
-        W = W.astype(np.int64)
+        W = _int64(W, where, f"weight '{name}'")
     if W.ndim != 2:
         raise NetworkError(f"{where}: weight '{name}' must be 2-dimensional, got shape {W.shape}")
     return W

@@ -81,6 +81,29 @@ class Linearization:
         return self.gradient is not None
 
 
+def _from_objects(arr: np.ndarray, what: str) -> np.ndarray:
+    """A numeric array from an object array (Python ints beyond int64, ``Fraction``, ...), never rounding:
+    int64 when every entry is an integer in range, else float64 when every entry is exactly a float64;
+    otherwise ``NetworkError`` (``TypeError``/``ValueError`` for entries that are not numbers).
+
+    >>> _from_objects(np.array([2**62, -1], dtype=object), "M1").dtype
+    dtype('int64')
+    >>> _from_objects(np.array([2**70 + 1], dtype=object), "M1")
+    Traceback (most recent call last):
+    ...
+    nsad.errors.NetworkError: M1 has an entry that neither int64 nor float64 holds exactly (1180591620717411303425)
+    """
+    flat = arr.reshape(-1)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in flat):
+        if all(-2**63 <= int(v) < 2**63 for v in flat):
+            return arr.astype(np.int64)
+    out = arr.astype(np.float64)
+    for v, f in zip(flat, out.reshape(-1)):
+        if not isinstance(v, (float, np.floating)) and math.isfinite(f) and Fraction(v) != Fraction(float(f)):
+            raise NetworkError(f"{what} has an entry that neither int64 nor float64 holds exactly ({str(v)[:40]})")
+    return out
+
+
 def _as_csr(m, k: int) -> sp.csr_array:
     try:
         if sp.issparse(m):
@@ -88,7 +111,7 @@ def _as_csr(m, k: int) -> sp.csr_array:
         else:
             arr = np.asarray(m)
             if arr.dtype == object:
-                arr = arr.astype(float)
+                arr = _from_objects(arr, f"matrix M{k}")
             if arr.ndim == 1:
                 arr = arr.reshape(1, -1)
             if arr.ndim != 2:
@@ -117,7 +140,7 @@ def _normalise_bias(b, k: int, width: int) -> np.ndarray:
                 raise NetworkError(f"bias b{k} has an entry that float64 cannot hold exactly")
         arr = np.asarray(b)
         if arr.dtype == object:
-            arr = arr.astype(float)
+            arr = _from_objects(arr, f"bias b{k}")
     except NetworkError:
         raise
     except (TypeError, ValueError) as exc:
@@ -227,7 +250,7 @@ class _NpzReader:
         from nsad import limits as _limits
 
         self.name, self.lim, self._limits = name, lim, _limits
-        self.fh = open(name, "rb")
+        self.fh = _limits.open_binary(name)
         try:
             size = os.fstat(self.fh.fileno()).st_size
             _limits.check("max_file_bytes", size, f"the file has {size} bytes", location=name, limits=lim)
@@ -246,7 +269,9 @@ class _NpzReader:
             total = 0
             for info in self.zf.infolist():
                 key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-                self.members.setdefault(key, info)
+                if key in self.members:  # tools disagree on which copy counts: refuse, never pick one
+                    raise NetworkError(f"{name}: the archive holds member '{key}' twice")
+                self.members[key] = info
                 total += info.file_size
             _limits.check("max_decompressed_bytes", total, f"the members hold {total} bytes", location=name,
                           limits=lim)
@@ -333,6 +358,9 @@ class _NpzReader:
                                f"unpickles")
         if any(int(d) < 0 for d in shape):
             raise NetworkError(f"{self.name}: member '{key}' has a negative dimension")
+        if dtype.kind in "fc" and dtype.itemsize > 8 * (1 + (dtype.kind == "c")):
+            raise NetworkError(f"{self.name}: member '{key}' has dtype {dtype}, wider than float64 (nsad would "
+                               f"round it)")
         return tuple(int(d) for d in shape), dtype, bool(fortran)
 
     def array(self, key: str) -> np.ndarray:
@@ -376,6 +404,9 @@ class _NpzReader:
         """The CSR matrices of the file, every size checked from the headers before any data is read."""
         name, lim, check = self.name, self.lim, self._limits.check
         if _PACKED in self.members:
+            if "n_layers" in self.members:  # two layouts in one file: readers would disagree on the network
+                raise NetworkError(f"{name}: the file holds both the packed layout ('{_PACKED}') and the per-layer "
+                                   f"one ('n_layers'); save it again with ReluNetwork.save")
             return self.packed(csr_from_parts)
         if "n_layers" not in self.members:
             raise NetworkError(f"{name}: not an nsad network file (no 'n_layers' or '{_PACKED}' array)")
@@ -497,7 +528,7 @@ class _NpzReader:
         for k, ((rows, cols), (dk, bk)) in enumerate(zip(shapes.tolist(), kinds.tolist()), start=1):
             ptr = indptr[p0:p0 + rows + 1]
             p0 += rows + 1
-            cnt = int(ptr[-1] - ptr[0]) if ptr[-1] >= ptr[0] else -1
+            cnt = int(ptr[-1]) - int(ptr[0])  # Python ints: a hostile pointer cannot overflow
             start = used[0] + used[1]
             if ptr[0] != 0 or cnt < 0 or used[dk] + cnt > data[dk].size or start + cnt > indices.size:
                 raise NetworkError(f"{name}: M{k}'s row pointer does not fit the packed arrays")
@@ -1181,7 +1212,7 @@ class ReluNetwork:
             raise NetworkError(f"{name}: M{k}_indptr has {indptr.size} entries, expected {rows + 1}")
         if indices.size != data.size:
             raise NetworkError(f"{name}: M{k}_indices and M{k}_data differ in length")
-        if indptr.size and (indptr[0] != 0 or int(indptr[-1]) != data.size or np.any(np.diff(indptr.astype(np.int64)) < 0)):
+        if indptr.size and (indptr[0] != 0 or int(indptr[-1]) != data.size or np.any(indptr[1:] < indptr[:-1])):
             raise NetworkError(f"{name}: M{k}_indptr is not a valid CSR row pointer")
         if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= cols):
             raise NetworkError(f"{name}: M{k}_indices has a column index outside 0..{cols - 1}")

@@ -557,7 +557,7 @@ def read_vnnlib(path, *, limits=None) -> BoxProperty:
     try:
         size = os.stat(name).st_size
         _limits.check("max_text_bytes", size, f"the file has {size} bytes", location=name, limits=lim)
-        with open(name, "rb") as fh:
+        with _limits.open_binary(name) as fh:
             data = fh.read(size + 1)
     except OSError as exc:
         raise VnnlibError(f"{name}: {_limits.file_problem(exc)}") from None

@@ -27,6 +27,11 @@ def test_the_site_builds_in_strict_mode(tmp_path):
         assert (tmp_path / "site" / page).is_file(), page
 
 
+def test_every_page_is_in_the_navigation():
+    nav = set(re.findall(r"^\s*- (?:[^:\n]+: )?([\w-]+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(), re.M))
+    assert nav == {p.name for p in DOCS.glob("*.md")}, "add the page to nav: in mkdocs.yml"
+
+
 def test_the_cli_reference_is_fresh():
     committed = (DOCS / "cli.md").read_text(encoding="utf-8")
     if committed != cli_reference.render():

@@ -496,13 +496,18 @@ def test_ctrl_c_at_any_moment_gives_one_line_and_130(tmp_path):
     """From the moment the interpreter has started (its own site setup is out of reach), a Ctrl-C
     during imports, argument parsing, worker start or the run ends with one line and 130."""
     start = 2 * _startup_seconds()
+    root = str(Path(errors.__file__).resolve().parents[1])  # the repository: frames of nsad code
     for i, delay in enumerate((0.0, 0.1, 0.3, 0.8, 1.5)):
-        proc = subprocess.Popen([sys.executable, "-m", "nsad", "verify", "--n", "8", "10", "--count", "10",
-                                 "--db", str(tmp_path / f"c{i}.db")], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=ENV)
-        time.sleep(start + delay)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        for attempt in range(3):  # a loaded machine can stretch the interpreter's own start-up past `start`
+            proc = subprocess.Popen([sys.executable, "-m", "nsad", "verify", "--n", "8", "10", "--count", "10",
+                                     "--db", str(tmp_path / f"c{i}-{attempt}.db")], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, env=ENV)
+            time.sleep(start + delay)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=120)
+            before_nsad = "Traceback" in err and root not in err  # landed in site setup: out of reach
+            if not before_nsad:
+                break
         if proc.returncode == 0:  # finished before the signal
             continue
         assert "Traceback" not in err, (delay, err)

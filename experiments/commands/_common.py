@@ -21,9 +21,12 @@ When a batch has several outcomes, the first of 2, 1, 3 that occurs wins (:func:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any, Callable, Iterable
+
+from nsad.errors import NsadError
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -332,6 +335,27 @@ def manifest_labels(files) -> dict:
             if isinstance(r, dict) and r.get("expected") in ("sat", "unsat") and isinstance(r.get("file"), str):
                 labels[os.path.join(folder, r["file"])] = r["expected"]
     return {f: labels[os.path.abspath(f)] for f in files if os.path.abspath(f) in labels}
+
+
+@contextlib.contextmanager
+def naming(path: str, *known: str):
+    """A user error raised inside names the input: an :class:`~nsad.errors.NsadError` whose message
+    names neither ``path`` nor any of ``known`` (other inputs of the command) gets ``path: `` in
+    front (a network's refusal: it has biases, it is not scalar, ...).
+
+    >>> with naming("n.npz"):
+    ...     raise NsadError("a scalar network is required")
+    Traceback (most recent call last):
+    ...
+    nsad.errors.NsadError: n.npz: a scalar network is required
+    """
+    try:
+        yield
+    except NsadError as exc:
+        text = error_text(exc)
+        if any(p and str(p) in text for p in (path, *known)):
+            raise
+        raise NsadError(f"{path}: {text}") from None
 
 
 def load_network(path: str):

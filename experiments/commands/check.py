@@ -24,7 +24,7 @@ import json
 import os
 
 from nsad.experiments.commands._common import (EXIT_OK, EXIT_PROBLEM, EXIT_UNDECIDED, add_json, combine, emit_json,
-                                               load_network)
+                                               load_network, naming)
 
 
 SUMMARY = "check a verdict exactly: a certificate, or a singleton's DRUP proof against the rebuilt grid CNF"  # the one-line help, listed by `nsad --help` without importing the command
@@ -112,11 +112,29 @@ def check_one(net, obj, args) -> tuple[str, str, str]:
     return answer, res.status, reason
 
 
+def _exact_vector(value, what: str, name: str) -> tuple:
+    """The exact numbers of a verdict's list ``value`` (ints, integral floats, ``'p/q'`` strings); else a
+    one-line ``NetworkError`` (``LimitError`` beyond ``max_number_length``) naming the verdict file."""
+    from fractions import Fraction
+
+    from nsad.errors import LimitError, NetworkError
+    from nsad.networks.certificate import exact_entry
+
+    if not isinstance(value, list):
+        raise NetworkError(f"{name}: {what} must be a list of numbers, got {str(value)[:40]!r}")
+    try:
+        return tuple(Fraction(exact_entry(v, what)) for v in value)
+    except LimitError as exc:
+        raise LimitError(f"{name}: {exc}", limit=exc.limit) from None
+    except NetworkError as exc:
+        raise NetworkError(f"{name}: {exc}") from None
+
+
 def _local_check(net, obj, answer, args):
     """``(answer, status, reason)`` for a verdict at a point (module docstring), ``None`` for one at 0."""
     from fractions import Fraction
 
-    from nsad.errors import NetworkError
+    from nsad.errors import LimitError, NetworkError
     from nsad.solvers.network.local import LocalCertificate, check_at, decide_at
 
     cert = obj.get("certificate") if isinstance(obj.get("certificate"), dict) else (obj if "points" in obj else None)
@@ -135,13 +153,18 @@ def _local_check(net, obj, answer, args):
         ok, reason = check_at(net, c.at, c, output=k)
         return answer, "checked" if ok else "failed", reason
     if answer == "singleton":
-        from nsad.solvers.network.local import parse_point
-
-        x = parse_point(",".join(str(v) for v in at), net.n_inputs)[0]
+        x = _exact_vector(at, "'at'", args.verdict)  # numbers only: a string is never a points file here
+        if len(x) != net.n_inputs:
+            raise NetworkError(f"{args.verdict}: 'at' has {len(x)} coordinates, the network {net.n_inputs} inputs")
         v = decide_at(net, x, output=k)
         if not v.complete:
             return answer, "uncheckable", f"no exact method decides the local network here ({v.reason})"
-        claimed = [Fraction(str(e)) for e in (obj.get("element") or [])]
+        try:
+            claimed = _exact_vector(obj.get("element"), "the element", args.verdict)
+        except LimitError:
+            raise
+        except NetworkError as exc:
+            return answer, "failed", str(exc)
         if v.answer == "singleton" and tuple(map(Fraction, v.element)) == tuple(claimed):
             return answer, "checked", f"the local network at the point, decided again exactly ({v.backend}), has the same single element"
         return answer, "failed", f"decided again exactly ({v.backend}): {v.answer}, element {v.to_json()['element']}"
@@ -149,6 +172,11 @@ def _local_check(net, obj, answer, args):
 
 
 def run(args) -> int:
+    with naming(args.network, args.verdict):
+        return _run(args)
+
+
+def _run(args) -> int:
     net, _cnf = load_network(args.network)
     codes = []
     for obj in _read_verdicts(args.verdict):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from nsad.experiments.commands._common import add_json, add_seed, emit_json, load_network, positive_int
+from nsad.experiments.commands._common import (EXIT_PROBLEM, add_json, add_seed, emit_json, load_network, naming,
+                                               positive_int)
 
 
 SUMMARY = "the exact Clarke subdifferential at 0 of a small network vs backpropagation"  # the one-line help, listed by `nsad --help` without importing the command
@@ -25,8 +26,29 @@ def register(sub) -> None:
     p.add_argument("--max-regions", type=positive_int, default=5000, help="give up beyond this many regions")
     add_seed(p, help="seed of the D^a_F(0) sample")
     p.add_argument("--plot", metavar="PATH", help="for n <= 3 (or a --slice): plot to PATH (.png and .svg); n = 3 as three projections on the coordinate planes")
+    p.add_argument("--certificate", metavar="VERDICT", default=None,
+                   help="a verdict of nsad decide --json (or a bare {points, gradients}) for this network: its "
+                   "certificate is checked exactly and its two gradients are marked on the plot")
     add_json(p, help="print the result as one JSON object")
     p.set_defaults(func=run)
+
+
+def _certificate_gradients(path: str, net) -> tuple[list | None, str]:
+    """``(the two gradients, "")`` of the certificate in ``path`` when it checks exactly, else
+    ``(None, why)``; a file without a certificate is a NetworkError (an input error)."""
+    from nsad import limits as L
+    from nsad.errors import NetworkError
+    from nsad.networks import Certificate, check
+
+    obj = L.load_json(path, error=NetworkError, what="the verdict file")
+    raw = obj.get("certificate", obj) if isinstance(obj, dict) else None
+    if not isinstance(raw, dict):
+        raise NetworkError(f"{path}: no certificate (a two-subgradients verdict of nsad decide --json carries one)")
+    cert = Certificate.from_json(raw)
+    res = check(net, cert)
+    if not res.ok:
+        return None, f"{path}: the certificate does not check: {res.reason}"
+    return [tuple(g) for g in cert.gradients], ""
 
 
 def plane(net, i: int, j: int):
@@ -51,6 +73,11 @@ def plane(net, i: int, j: int):
 
 
 def run(args) -> int:
+    with naming(args.network, args.certificate):
+        return _run(args)
+
+
+def _run(args) -> int:
     import os
     import sys
 
@@ -59,6 +86,14 @@ def run(args) -> int:
 
     net, _cnf = load_network(args.network)
     net.require_scalar()
+    if args.certificate and args.slice:
+        raise ValueError("--certificate marks gradients of the whole network; it does not go with --slice")
+    marked = None
+    if args.certificate:  # checked before any work: a failed check is exit 1
+        marked, why = _certificate_gradients(args.certificate, net)
+        if marked is None:
+            print(f"nsad: {why}", file=sys.stderr)
+            return EXIT_PROBLEM
     head, extra = f"{args.network}", {}
     if args.slice:
         i, j = args.slice
@@ -79,6 +114,6 @@ def run(args) -> int:
         print(head)
         print(format_report(rep))
     if args.plot:
-        files = plot(rep, args.plot, name=os.path.basename(args.network))
+        files = plot(rep, args.plot, name=os.path.basename(args.network), certificate=marked)
         print(f"plot: {', '.join(files)}", file=sys.stderr)
     return 0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from nsad.experiments.commands._common import add_alias, add_json, add_list, add_seed, emit_json, positive_float
+from nsad.experiments.commands._common import (add_alias, add_json, add_list, add_seed, emit_json, naming,
+                                               positive_float)
 
 
 SUMMARY = "rewrite a network into an exactly equivalent one that hides its structure"  # the one-line help, listed by `nsad --help` without importing the command
@@ -36,8 +37,9 @@ def run(args) -> int:
     from nsad.networks.disguise import disguise_network
 
     net = ReluNetwork.load(args.network)
-    out, record = disguise_network(net, args.seed, kinds=args.kind, max_growth=args.max_growth,
-                                   source=read_provenance(args.network))
+    with naming(args.network, args.out):
+        out, record = disguise_network(net, args.seed, kinds=args.kind, max_growth=args.max_growth,
+                                       source=read_provenance(args.network))
     out.save(args.out, provenance=record)
     summary = {"file": args.network, "out": args.out, "seed": args.seed, "factor": record["factor"],
                "steps": len(record["steps"]), "kinds": sorted({s["kind"] for s in record["steps"]}),

@@ -21,7 +21,7 @@ import time
 import argparse
 
 from nsad.experiments.commands._common import (add_alias, add_json, add_solver, add_time_limit, emit_json, load_network,
-                                               positive_int)
+                                               naming, positive_int)
 
 
 SUMMARY = "export networks and properties to ONNX, VNN-LIB and VNN-COMP folders"  # the one-line help, listed by `nsad --help` without importing the command
@@ -119,7 +119,8 @@ def _run_vnnlib(args) -> int:
         raise VnnlibError("give either a file (.npz or .cnf) or --inputs N")
     if args.file is not None:
         net, _ = load_network(args.file)
-        prop = reduction_property(net, args.threshold)
+        with naming(args.file):
+            prop = reduction_property(net, args.threshold)
         what = args.file
     else:
         prop = reduction_property(args.inputs, args.threshold)

@@ -248,11 +248,19 @@ def _pattern_realised(F: ReluNetwork, x0, s) -> bool:
 
 
 # ------------------------------------------------------------------------------------------- float
+def _to_float(v: Fraction) -> float:
+    """The nearest float64, +-inf beyond its range (the report then says the point overflows)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
+
+
 def _float_report(F: ReluNetwork, x0, s, dtype: str, exact_bp: tuple) -> dict:
     dt = np.dtype(dtype)
     mats = [sp.csr_array(M.astype(np.float64)) for M in F.matrices]
     bs = [np.asarray(b, dtype=np.float64) for b in F.bias_vectors()]
-    x = np.array([float(v) for v in local._point(F, x0)], dtype=np.float64)
+    x = np.array([_to_float(v) for v in local._point(F, x0)], dtype=np.float64)
     with np.errstate(over="ignore"):
         mats_t = [sp.csr_array((M.data.astype(dt), M.indices, M.indptr), shape=M.shape) for M in mats]
         bs_t = [b.astype(dt) for b in bs]

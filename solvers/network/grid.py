@@ -53,7 +53,9 @@ from typing import Sequence
 
 import numpy as np
 
+from nsad.errors import LimitError
 from nsad.networks import Certificate, NetworkError, ReluNetwork, check
+from nsad.networks.certificate import exact_entry
 from nsad.networks.exact import dot
 from nsad.solvers.network.program import Program
 from nsad.solvers.network.normal_form import normal_form
@@ -117,7 +119,7 @@ def prepare(net: ReluNetwork, raw: bool = False) -> Prepared:
     >>> prepare(ReluNetwork([[[-1, 2], [1, -2], [-2, 3]], [[1, -1, -1]], [[1]]])).reason
     'not certified: the simplified program is neither a lattice program over signed coordinates nor a positive sum of relu of sign-commuting programs (docs/theory.md section 3)'
     """
-    _require_bias_free(net, "the grid deciders at 0")
+    _require_bias_free(net, "the grid check at 0")
     net.require_scalar()
     t0 = time.perf_counter()
     stats: dict = {}
@@ -609,10 +611,15 @@ def check_singleton(net: ReluNetwork, element: Sequence | None, proof_lines, *, 
                                   f"{axis.a[i] + axis.b[i]} != 0, so F is not linear and dF(0) has two elements", stats)
     exact_element = tuple(Fraction(v) for v in _element(prep, axis))
     if element is not None:
-        try:
-            claimed = tuple(Fraction(v) for v in element)
-        except (TypeError, ValueError, ZeroDivisionError):
-            return SingletonCheck("failed", f"the element {element!r} is not a vector of exact numbers", stats)
+        try:  # strings as certificates take them (no exponents: '1e-999999999' would never finish)
+            if not isinstance(element, (list, tuple)):
+                raise TypeError(type(element).__name__)
+            claimed = tuple(Fraction(exact_entry(v, "the element") if isinstance(v, str) else v) for v in element)
+        except LimitError:
+            raise
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return SingletonCheck("failed", f"the element {(_short(element) if isinstance(element, (list, tuple)) else repr(element))[:80]} "
+                                  "is not a vector of exact numbers", stats)
         if claimed != exact_element:
             shown = [int(v) if v.denominator == 1 else str(v) for v in exact_element]
             return SingletonCheck("failed", f"the element {_short(list(element))} is not the gradient of the linear "

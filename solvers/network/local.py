@@ -70,14 +70,14 @@ class LocalCertificate:
 
     @classmethod
     def from_json(cls, obj) -> "LocalCertificate":
-        from nsad.networks.certificate import _exact_number
+        from nsad.networks.certificate import exact_entry
 
         if not isinstance(obj, dict) or not all(isinstance(obj.get(k), list) for k in ("at", "points", "gradients")):
             raise NetworkError("a local certificate is an object with lists 'at', 'points' and 'gradients'")
         pts, grads = obj["points"], obj["gradients"]
         if len(pts) != 2 or len(grads) != 2 or not all(isinstance(r, list) for r in pts + grads):
             raise NetworkError("a local certificate has exactly two points and two gradients")
-        conv = lambda row, what: tuple(Fraction(_exact_number(v, what)) for v in row)  # noqa: E731
+        conv = lambda row, what: tuple(Fraction(exact_entry(v, what)) for v in row)  # noqa: E731
         return cls(conv(obj["at"], "certificate 'at'"), tuple(conv(p, "certificate point") for p in pts),
                    tuple(conv(g, "certificate gradient") for g in grads))
 
@@ -92,6 +92,9 @@ def _fr(v) -> Fraction:
     if isinstance(v, np.integer):
         return Fraction(int(v))
     if isinstance(v, str):
+        from nsad.limits import check_number_digits
+
+        check_number_digits(v.strip(), "a point coordinate")
         try:
             return Fraction(v.strip())
         except (ValueError, ZeroDivisionError):
@@ -356,6 +359,7 @@ def parse_point(text: str, n: int, *, limits=None) -> list:
         for f in fields:
             f = f.strip()
             _limits.check("max_number_length", len(f), f"{where}: a number of {len(f)} characters", limits=lim)
+            _limits.check_number_digits(f, where, limits=lim)
             if not number.fullmatch(f):
                 raise NetworkError(f"{where}: {f[:40]!r} is not a rational (p/q) or decimal number")
             try:
@@ -375,18 +379,22 @@ def parse_point(text: str, n: int, *, limits=None) -> list:
             A = A.reshape(1, -1) if A.ndim == 1 else A
             if A.ndim != 2 or A.shape[1] != n or A.dtype.kind not in "biuf":
                 raise NetworkError(f"{text}: expected a numeric array of shape (points, {n}), got {A.shape} {A.dtype}")
+            if A.shape[0] == 0:
+                raise NetworkError(f"{text}: no point in the file")
+            if A.dtype.kind == "f" and A.dtype.itemsize > 8:
+                raise NetworkError(f"{text}: dtype {A.dtype} is wider than float64 (its points would be rounded)")
             _limits.check("max_units", A.shape[0], f"{text}: {A.shape[0]} points", limits=lim)
             A = np.asarray(A)
             if A.dtype.kind == "f" and not np.all(np.isfinite(A)):
                 raise NetworkError(f"{text}: the points must be finite")
             return [tuple(_fr(v) for v in r) for r in A.tolist()]
         pts = []
-        with _limits.open_input(text, lim, what="the points file") as fh:
-            for i, line in enumerate(fh.read().decode("utf-8", errors="replace").splitlines(), start=1):
-                line = line.split("#", 1)[0].strip()
-                if line:
-                    pts.append(row(re.split(r"[,\s]+", line), f"{text}:{i}"))
-                    _limits.check("max_units", len(pts), f"{text}: more than {len(pts)} points", limits=lim)
+        body = _limits.read_text(text, lim, error=NetworkError, what="the points file")  # max_text_bytes
+        for i, line in enumerate(body.splitlines(), start=1):
+            line = line.split("#", 1)[0].strip()
+            if line:
+                pts.append(row(re.split(r"[,\s]+", line), f"{text}:{i}"))
+                _limits.check("max_units", len(pts), f"{text}: more than {len(pts)} points", limits=lim)
         if not pts:
             raise NetworkError(f"{text}: no point in the file")
         return pts

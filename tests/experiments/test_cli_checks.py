@@ -168,3 +168,52 @@ def test_list_command(cli):
                           ("family", "disguised"), ("format", "dimacs")} <= names
     code, out, _ = cli("list", "deciders")
     assert code == 0 and out.startswith("deciders:") and "solvers:" not in out
+
+
+@pytest.mark.parametrize("element, raw", [
+    (["1e-999999999", 0, 0], None),           # an exponent string: Fraction would build 10^999999999
+    (None, '{"verdict": "singleton", "element": [1e999, 0, 0], "drup": []}'),  # JSON 1e999 is inf
+    ("000", None),                            # not a vector
+])
+def test_check_singleton_hostile_element_is_a_failed_check(tmp_path, cli, files, element, raw):
+    p = tmp_path / "v.json"
+    p.write_text(raw if raw is not None else json.dumps({"verdict": "singleton", "element": element, "drup": []}))
+    code, out, err = cli("check", files["unsat"], p)
+    assert code == 1 and out.startswith("FAILED: the element") and "not a vector of exact numbers" in out
+    assert err == ""
+
+
+def test_refusals_about_the_network_name_its_file(tmp_path, cli):
+    from nsad.networks import ReluNetwork
+
+    biased, vector = tmp_path / "b.npz", tmp_path / "v.npz"
+    ReluNetwork([[[1, 0], [-1, 1]], [[1, 1]]], biases=[[1, 0], [2]]).save(biased)
+    ReluNetwork([[[1, 0], [-1, 1]], [[1, 1], [0, 1]]]).save(vector)
+    cert = tmp_path / "c.json"
+    cert.write_text(json.dumps({"points": [[1, 0], [-1, 0]], "gradients": [[1, 0], [0, 0]]}))
+    single = tmp_path / "s.json"
+    single.write_text(json.dumps({"verdict": "singleton", "element": [0, 0], "drup": []}))
+    for argv, needle in (
+        (("check", biased, cert), "needs a bias-free network"),
+        (("check", biased, single), "needs a bias-free network"),
+        (("check", vector, cert), "a scalar network is required"),
+        (("clarke", biased), "needs a bias-free network"),
+        (("clarke", vector), "a scalar network is required"),
+        (("disguise", biased, "--out", tmp_path / "d.npz"), "needs a bias-free network"),
+        (("export", "vnnlib", biased, "--out", tmp_path / "x.vnnlib"), "bias-free"),
+    ):
+        code, out, err = cli(*argv)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and needle in lines[0], (argv, err)
+        assert lines[0].startswith(f"nsad: error: {argv[2] if argv[0] == 'export' else argv[1]}: "), (argv, err)
+    assert not (tmp_path / "d.npz").exists() and not (tmp_path / "x.vnnlib").exists()
+
+
+def test_a_named_pipe_without_writer_is_read_as_empty_not_waited_on(tmp_path, cli):
+    import os
+
+    fifo = tmp_path / "a.cnf"
+    os.mkfifo(fifo)
+    for argv in (("decide", fifo), ("solve", fifo), ("check", fifo, fifo)):
+        code, _, err = cli(*argv)
+        assert code == 2 and err.count("\n") == 1 and f"{fifo}:1: missing header" in err

@@ -212,3 +212,30 @@ def test_bench_deciders_curves_count_each_formula_once(tmp_path):
         assert list(c.x) == [6, 9]
     paths = bench_deciders.plot(rows, str(tmp_path / "bd"), ratio=4.26)
     assert [p.rsplit("/", 1)[1] for p in paths] == ["bd.png", "bd.svg"]
+
+
+def test_clarke_marks_a_checked_certificate_and_refuses_a_wrong_one(tmp_path, capsys):
+    import json
+
+    from nsad.experiments.cli import main
+
+    cnf = tmp_path / "three.cnf"
+    cnf.write_text("p cnf 3 3\n1 2 3 0\n-1 -2 3 0\n1 -2 -3 0\n")
+    assert main(["reduce", str(cnf), "--out", str(tmp_path / "t.npz")]) == 0
+    assert main(["decide", str(tmp_path / "t.npz"), "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out.splitlines()[-1])
+    (tmp_path / "v.json").write_text(json.dumps(verdict))
+    assert main(["clarke", str(tmp_path / "t.npz"), "--certificate", str(tmp_path / "v.json"),
+                 "--plot", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").stat().st_size > 0
+    from nsad.networks import ReluNetwork
+
+    rep = clarke_plot.analyse(ReluNetwork.load(tmp_path / "t.npz"), max_points=64)
+    grads = [tuple(g) for g in verdict["certificate"]["gradients"]]
+    panels = clarke_plot.panels(rep, grads)
+    assert panels[0]["certificate"] == [(float(g[0]), float(g[1])) for g in grads]
+    verdict["certificate"]["gradients"][0] = [9, 9, 9]
+    (tmp_path / "bad.json").write_text(json.dumps(verdict))
+    capsys.readouterr()
+    assert main(["clarke", str(tmp_path / "t.npz"), "--certificate", str(tmp_path / "bad.json")]) == 1
+    assert "does not check" in capsys.readouterr().err

@@ -36,6 +36,18 @@ def test_decide_at_points_and_outputs(tmp_path, capsys):
     assert code == 2 and "--at: the point has 2 coordinates, the network 3 inputs" in err
 
 
+
+def test_a_point_that_starts_with_a_minus_sign_is_a_value(capsys):
+    """``--at -1,0,1/2`` is the point, not an unknown option (argparse alone refuses it)."""
+    code, out, err = run_cli(capsys, "decide", SAT3, "--at", "-1,0,1/2", "--output", 0, "--json")
+    assert code == 0 and jsonl(out)[0]["at"] == [-1, 0, "1/2"], err
+    code, out, err = run_cli(capsys, "backprop", SAT3, "--at", "-1,0,1", "--output", 0)
+    assert code == 0 and "(-1,0,1)" in out.replace(" ", ""), (out, err)
+    with pytest.raises(SystemExit) as stop:  # not a number: still an option, and a usage error
+        run_cli(capsys, "decide", SAT3, "--at", "-x", "--output", 0)
+    assert stop.value.code == 2
+
+
 def test_check_of_a_local_certificate_and_of_a_tampered_one(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "decide", UNSAT3, "--at", "1,0,1", "--output", 0, "--json")
     line = jsonl(out)[0]
