@@ -270,7 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if console and hasattr(signal, "SIGXFSZ"):
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        return _run(argv)
+        code = _run(argv)
+        if console:  # the work is done: a Ctrl-C during the interpreter's exit must not kill it by signal
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return code
     except KeyboardInterrupt:
         if console:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping: no second traceback

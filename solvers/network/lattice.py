@@ -46,7 +46,7 @@ from fractions import Fraction
 import numpy as np
 
 from nsad.networks.exact import INT64_SAFE
-from nsad.solvers.network.normal_form import _mix, _row_hashes, _segment_equal
+from nsad.solvers.network.normal_form import _mix, _row_hashes, _same_as_first, _segment_equal
 from nsad.solvers.network.program import MAX, MIN, SUM, Program, ProgramBuilder
 from nsad.solvers.network.simplify import _canon
 
@@ -135,8 +135,7 @@ def _lattice(nf, budget: int) -> Program | None:
         h = _row_hashes(ch.ptr, ch.col, ch.val, var_hash)
         uh, first, inv = np.unique(h, return_index=True, return_inverse=True)
         inv = inv.reshape(-1)
-        ids = np.arange(h.size)
-        if not _segment_equal(ch.ptr, ch.col, ch.val, ids, ch.ptr, ch.col, ch.val, first[inv]).all():
+        if not _same_as_first(ch.ptr, ch.col, ch.val, first, inv):
             raise _Fallback
         at = np.minimum(np.searchsorted(idx_h, uh), idx_h.size - 1)
         found = idx_h[at] == uh

@@ -74,6 +74,10 @@ __all__ = ["NormalForm", "NormalFormError", "normal_form"]
 # them one time in eight, and every such row cost a failed proof search
 _SAMPLES = 64
 
+# products R @ X with at most this many gathered terms are computed without scipy (whose per-call
+# format checks cost more than such a product)
+_SMALL_PRODUCT = 1 << 14
+
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -287,9 +291,7 @@ def _row_hashes(ptr, col, val, var_hash) -> np.ndarray:
         return np.zeros(nrows, dtype=np.uint64)
     with np.errstate(over="ignore"):
         t = _mix(var_hash[col] ^ _mix(val.astype(np.int64).view(np.uint64) + np.uint64(0x632BE59BD9B4E019)))
-        rows = np.repeat(np.arange(nrows), np.diff(ptr))
-        acc = np.zeros(nrows, dtype=np.uint64)
-        np.add.at(acc, rows, t)
+        acc = _nonempty_reduceat(np.add, t, ptr, 0)
     return _mix(acc ^ np.uint64(0xD6E8FEB86659FD93))
 
 
@@ -316,15 +318,33 @@ def _segment_equal(ptr_a, col_a, val_a, ia, ptr_b, col_b, val_b, ib) -> np.ndarr
     return eq
 
 
+def _same_as_first(ptr, col, val, first, inv) -> bool:
+    """Whether every CSR row equals, term by term, the first row of its hash group (``first``,
+    ``inv`` as from ``np.unique(hashes, return_index=True, return_inverse=True)``): the exact
+    confirmation of a grouping by 64-bit hashes. Rows that are their group's first are not compared."""
+    rep = first[inv]
+    dup = np.flatnonzero(rep != np.arange(rep.size))
+    return not dup.size or bool(_segment_equal(ptr, col, val, dup, ptr, col, val, rep[dup]).all())
+
+
 def _nonempty_reduceat(ufunc, values, ptr, empty_value):
     """``ufunc.reduceat`` over CSR segments, ``empty_value`` for empty ones."""
-    nrows = ptr.size - 1
-    cnt = np.diff(ptr)
-    out = np.full(nrows, empty_value, dtype=values.dtype)
-    ne = cnt > 0
-    if ne.any():
-        out[ne] = ufunc.reduceat(values, ptr[:-1][ne])
+    starts = ptr[:-1]
+    ne = starts < ptr[1:]
+    if starts.size and ne.all():  # the common case: one call
+        return ufunc.reduceat(values, starts)
+    out = np.full((starts.size,) + values.shape[1:], empty_value, dtype=values.dtype)
+    if values.size:
+        out[ne] = ufunc.reduceat(values, starts[ne])
     return out
+
+
+def _row_signs(col, val, ptr, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per CSR row: whether all its terms are on variables ``>= n``, all weights are ``> 0``, all
+    are ``< 0`` (True for empty rows), with one reduction over bit flags."""
+    bits = (col >= n).view(np.uint8) | ((val > 0).view(np.uint8) << 1) | ((val < 0).view(np.uint8) << 2)
+    a = _nonempty_reduceat(np.bitwise_and, bits, ptr, np.uint8(7))
+    return (a & 1).astype(bool), (a & 2).astype(bool), (a & 4).astype(bool)
 
 
 def _nonneg_by_peeling(row: dict, n: int, g_ptr, g_col, g_val, budget: int = 8) -> bool:
@@ -376,8 +396,11 @@ def _nonneg_by_peeling(row: dict, n: int, g_ptr, g_col, g_val, budget: int = 8) 
 
 def _float_rows(ptr, col, val, X) -> np.ndarray:
     """``R @ X`` in float64 for the CSR rows ``R = (ptr, col, val)`` and a dense ``X``."""
-    R = sp.csr_array((val.astype(np.float64), col, ptr), shape=(ptr.size - 1, X.shape[0]), copy=False)
-    return np.asarray(R @ X)
+    if col.size * X.shape[1] > _SMALL_PRODUCT:
+        R = sp.csr_array((val.astype(np.float64), col, ptr), shape=(ptr.size - 1, X.shape[0]), copy=False)
+        return np.asarray(R @ X)
+    # small: gather and reduce per row (scipy's per-call checks cost more than the work)
+    return _nonempty_reduceat(np.add, X[col] * val[:, None], ptr, 0.0)
 
 
 def _sign_facts(M, V, var_hash: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -399,14 +422,12 @@ def _sign_facts(M, V, var_hash: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h[vcnt == 0] = 0
     _, first, inv = np.unique(h, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
-    ids = np.arange(h.size)
-    if not _segment_equal(vptr, vcol, hval, ids, vptr, vcol, hval, first[inv]).all():
+    if not _same_as_first(vptr, vcol, hval, first, inv):
         raise NormalFormError("64-bit content hash collision between two different values")
     mrow, mcol = M.rows(), M.col
     keep = vcnt[mcol] > 0
     W = _canon(mrow[keep], inv[mcol[keep]], M.val[keep] * g[mcol[keep]], M.nrows, max(1, first.size))
-    nonneg = _nonempty_reduceat(np.logical_and, W.val > 0, W.ptr, True)
-    nonpos = _nonempty_reduceat(np.logical_and, W.val < 0, W.ptr, True)
+    _, nonneg, nonpos = _row_signs(W.col, W.val, W.ptr, 0)
     return nonneg, nonpos
 
 
@@ -457,9 +478,7 @@ def normal_form(net: ReluNetwork) -> NormalForm:
         cnt = np.diff(ptr)
         rows_of = np.repeat(np.arange(nrows), cnt)
         # rule 3 (sign facts): rows over units only, all weights of one sign
-        all_units = _nonempty_reduceat(np.logical_and, col >= n, ptr, True)
-        all_pos = _nonempty_reduceat(np.logical_and, val > 0, ptr, True)
-        all_neg = _nonempty_reduceat(np.logical_and, val < 0, ptr, True)
+        all_units, all_pos, all_neg = _row_signs(col, val, ptr, n)
         empty = cnt == 0
         linear = ~empty & all_units & all_pos
         zero = empty | (~empty & all_units & all_neg)
@@ -501,7 +520,7 @@ def normal_form(net: ReluNetwork) -> NormalForm:
             g_row = _nonempty_reduceat(np.gcd, np.abs(val), ptr, 1)
             vh = var_hash[col]
             lead = np.flatnonzero(vh == _nonempty_reduceat(np.minimum, vh, ptr, 0)[rows_of])
-            lead = lead[np.r_[True, rows_of[lead][1:] != rows_of[lead][:-1]]]   # the first, on a tie
+            lead = lead[np.concatenate([[True], rows_of[lead][1:] != rows_of[lead][:-1]])]   # the first, on a tie
             first_term = np.zeros(nrows, dtype=np.int64)
             first_term[rows_of[lead]] = lead
             sign_row = np.where(val[first_term] > 0, 1, -1)
@@ -514,8 +533,7 @@ def normal_form(net: ReluNetwork) -> NormalForm:
             # rule 6: equal normalised rows, within the layer ...
             uh, first, inv = np.unique(h, return_index=True, return_inverse=True)
             inv = inv.reshape(-1)
-            rep = first[inv]
-            if not _segment_equal(nptr, ncol, nval, np.arange(h.size), nptr, ncol, nval, rep).all():
+            if not _same_as_first(nptr, ncol, nval, first, inv):
                 raise NormalFormError("64-bit content hash collision between two different rows")
             # ... and with the units of earlier layers
             at = np.minimum(np.searchsorted(idx_h, uh), max(idx_h.size - 1, 0))
@@ -641,8 +659,7 @@ def _row_groups(M: sp.csr_array, var_hash: np.ndarray) -> tuple[np.ndarray, np.n
     h = _row_hashes(ptr, col, val, var_hash)
     _, first, inv = np.unique(h, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
-    ids = np.arange(h.size)
-    if not _segment_equal(ptr, col, val, ids, ptr, col, val, first[inv]).all():
+    if not _same_as_first(ptr, col, val, first, inv):
         raise NormalFormError("64-bit content hash collision between two different rows")
     return first, inv
 

@@ -268,3 +268,88 @@ def test_the_encoding_of_a_reduction_keeps_the_formula_s_clause_order():
         assert set(got) == set(want)
         it = iter(want)
         assert all(any(c == w for w in it) for c in got)   # got is a subsequence of want
+
+
+# -- the small-array paths of the normal form against the general ones -----------------------------
+@st.composite
+def csr_rows(draw):
+    """A CSR-like (ptr, col, val) with empty rows allowed, columns < 6."""
+    cnt = draw(st.lists(st.integers(0, 4), min_size=0, max_size=8))
+    ptr = np.concatenate([[0], np.cumsum(cnt)]).astype(np.int64)
+    nnz = int(ptr[-1])
+    col = np.array(draw(st.lists(st.integers(0, 5), min_size=nnz, max_size=nnz)), dtype=np.int64)
+    val = np.array(draw(st.lists(st.integers(-3, 3), min_size=nnz, max_size=nnz)), dtype=np.int64)
+    return ptr, col, val
+
+
+@SETTINGS
+@given(csr_rows(), st.integers(0, 6))
+def test_the_one_pass_row_reductions_match_a_row_by_row_reading(csr, n):
+    from nsad.solvers.network.normal_form import _float_rows, _nonempty_reduceat, _row_signs
+
+    ptr, col, val = csr
+    segs = [(col[a:b], val[a:b]) for a, b in zip(ptr[:-1], ptr[1:])]
+    units, pos, neg = _row_signs(col, val, ptr, n)
+    assert units.tolist() == [bool(np.all(c >= n)) for c, _ in segs]
+    assert pos.tolist() == [bool(np.all(v > 0)) for _, v in segs]
+    assert neg.tolist() == [bool(np.all(v < 0)) for _, v in segs]
+    g = _nonempty_reduceat(np.gcd, np.abs(val), ptr, 1)
+    assert g.tolist() == [int(np.gcd.reduce(np.abs(v))) if v.size else 1 for _, v in segs]
+    X = np.random.default_rng(n).standard_normal((6, 5))
+    R = sp.csr_array((val.astype(np.float64), col, ptr), shape=(ptr.size - 1, 6))
+    assert np.allclose(_float_rows(ptr, col, val, X), R @ X, rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(csr_rows())
+def test_hash_groups_are_confirmed_like_a_full_comparison(csr):
+    from nsad.solvers.network.normal_form import _same_as_first, _segment_equal
+
+    ptr, col, val = csr
+    m = ptr.size - 1
+    rng = np.random.default_rng(m)
+    first = np.arange(m)
+    inv = np.arange(m)
+    if m:   # an arbitrary grouping (as a colliding hash would give): each row points to a row <= it
+        inv = np.array([int(rng.integers(0, i + 1)) for i in range(m)])
+    ids = np.arange(m)
+    assert _same_as_first(ptr, col, val, first, inv) == bool(_segment_equal(ptr, col, val, ids, ptr, col, val, first[inv]).all())
+
+
+@pytest.mark.parametrize("kinds", [None, INVERTED])
+def test_the_small_product_path_does_not_change_the_normal_form(kinds):
+    """The float filter's small products (gather and reduce) and scipy's products select the same
+    rows: normal forms are equal with either path forced, on reductions and disguised reductions."""
+    import nsad.solvers.network.normal_form as NF
+
+    saved = NF._SMALL_PRODUCT
+    for index in range(3):
+        net = reduce(random_ksat(10, ratio=4.26, seed=7, index=index))
+        if kinds is not None:
+            net = ReluNetwork(disguise(list(net.matrices), index, kinds=kinds)[0])
+        forms = []
+        for threshold in (-1, saved, 1 << 62):
+            NF._SMALL_PRODUCT = threshold
+            try:
+                forms.append(normal_form(net))
+            finally:
+                NF._SMALL_PRODUCT = saved
+        a = forms[0]
+        for b in forms[1:]:
+            assert b.signature() == a.signature() and b.factor == a.factor
+            assert np.array_equal(b.origins, a.origins) and np.array_equal(b.output, a.output)
+
+
+@SETTINGS
+@given(networks())
+def test_the_small_product_path_does_not_change_the_normal_form_of_random_networks(net):
+    import nsad.solvers.network.normal_form as NF
+
+    saved = NF._SMALL_PRODUCT
+    try:
+        NF._SMALL_PRODUCT = -1
+        a = normal_form(net)
+    finally:
+        NF._SMALL_PRODUCT = saved
+    b = normal_form(net)
+    assert b.signature() == a.signature() and b.factor == a.factor
