@@ -7,6 +7,8 @@ if __name__ == "__main__":
     try:
         from nsad.experiments.cli import main
     except KeyboardInterrupt:
-        print("nsad: interrupted", file=sys.stderr)
-        sys.exit(130)
+        from nsad.interrupt import ignore_further_interrupts, stopped
+
+        ignore_further_interrupts()
+        sys.exit(stopped())
     sys.exit(main())

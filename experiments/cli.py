@@ -25,6 +25,8 @@ import os
 import signal
 import sys
 
+from nsad.interrupt import ignore_further_interrupts, stopped
+
 COMMANDS = (
     "generate",
     "reduce",
@@ -254,13 +256,6 @@ def _run(argv: list[str] | None) -> int:
         return _common.EXIT_USAGE
 
 
-def _interrupted() -> int:
-    try:
-        print("nsad: interrupted", file=sys.stderr)
-    except (OSError, ValueError):
-        pass
-    return 130
-
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code. Called without ``argv`` (the ``nsad`` script,
@@ -276,22 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except KeyboardInterrupt:
         if console:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping: no second traceback
-            _handled_interrupt()
-        return _interrupted()
-
-
-def _handled_interrupt() -> None:
-    """Tell CPython the Ctrl-C was handled. An extension module that runs Python code through
-    ``PyRun_String`` while it is imported leaves the interpreter's "unhandled KeyboardInterrupt" flag
-    set when the interrupt lands there, and the interpreter then kills itself with SIGINT at exit
-    instead of exiting with 130."""
-    try:
-        import ctypes
-
-        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
-    except (ImportError, AttributeError, ValueError, OSError):
-        pass
+            ignore_further_interrupts()  # stopping: no second traceback, no death by signal at exit
+        return stopped()
 
 
 if __name__ == "__main__":  # pragma: no cover
