@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["INT64_SAFE", "exact", "dot", "integer_layers", "row_abs_max", "fits_int64"]
+__all__ = ["INT64_SAFE", "exact", "dot", "integer_layers", "row_abs_max", "fits_int64", "rref"]
 
 INT64_SAFE = 2**62
 
@@ -85,3 +85,32 @@ def row_abs_max(N) -> int:
     if float(np.max(approx)) + 1 < 2**50:  # exact in float64, so int64 cannot overflow: recompute in ints
         return int(np.max(np.add.reduceat(np.abs(N.data), starts)))
     return max(sum(abs(int(v)) for v in N.data[N.indptr[i]:N.indptr[i + 1]]) for i in range(N.shape[0]))
+
+
+def rref(A: list, ncols: int) -> list[int]:
+    """Gauss-Jordan in exact arithmetic: reduce the rows ``A`` (lists of ``Fraction``, changed in place)
+    to reduced row echelon form over their first ``ncols`` columns (the others, e.g. right-hand sides,
+    follow along); returns the pivot columns, one per nonzero row, in order.
+
+    >>> A = [[Fraction(2), Fraction(4), Fraction(2)], [Fraction(1), Fraction(3), Fraction(2)]]
+    >>> rref(A, 2), [[str(v) for v in row] for row in A]
+    ([0, 1], [['1', '0', '-1'], ['0', '1', '1']])
+    """
+    pivots: list[int] = []
+    r = 0
+    for c in range(ncols):
+        if r == len(A):
+            break
+        p = next((i for i in range(r, len(A)) if A[i][c] != 0), None)
+        if p is None:
+            continue
+        A[r], A[p] = A[p], A[r]
+        inv = 1 / A[r][c]
+        A[r] = [v * inv for v in A[r]]
+        for i in range(len(A)):
+            if i != r and A[i][c] != 0:
+                f = A[i][c]
+                A[i] = [vi - f * vr for vi, vr in zip(A[i], A[r])]
+        pivots.append(c)
+        r += 1
+    return pivots

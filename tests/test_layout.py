@@ -75,7 +75,7 @@ ALLOWED = {  # package -> packages it may import (besides itself and the nsad co
     "nsad.solvers": {"nsad.networks", "nsad.instances"},
     "nsad.experiments": {"nsad.networks", "nsad.instances", "nsad.reductions", "nsad.solvers"},
 }
-CORE = {"nsad", "nsad.errors", "nsad.child", "nsad.limits", "nsad.interrupt"}
+CORE = {"nsad", "nsad.errors", "nsad.child", "nsad.limits", "nsad.interrupt", "nsad.goals"}
 
 
 def _package(m: str) -> str:

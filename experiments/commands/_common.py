@@ -27,6 +27,7 @@ import sys
 from typing import Any, Callable, Iterable
 
 from nsad.errors import NsadError
+from nsad.goals import goal  # noqa: F401  (re-exported: the commands import it from here)
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -49,18 +50,6 @@ def combine(codes: Iterable[int]) -> int:
         if _SEVERITY.get(code, 3) > _SEVERITY.get(worst, 3):
             worst = code
     return worst
-
-
-def goal(value, limit, *, at_most: bool = True) -> str:
-    """``"met"`` or ``"missed"`` for a measured ``value`` against a goal ``limit`` (``"n/a"`` when
-    nothing was measured): the one wording every benchmark prints next to its figures.
-
-    >>> goal(2.07, 1.3), goal(0.9, 2.0), goal(256, 14, at_most=False), goal(None, 1)
-    ('missed', 'met', 'met', 'n/a')
-    """
-    if value is None:
-        return "n/a"
-    return "met" if (value <= limit if at_most else value >= limit) else "missed"
 
 
 def emit_json(obj: Any, stream=None) -> None:

@@ -105,15 +105,8 @@ def run(args) -> int:
                     else:
                         short = ",".join(map(str, at)) if len(at) <= 12 else ",".join(map(str, at[:12])) + ",..."
                         _print(path + f" at ({short})" + (f" output {k}" if net.n_outputs > 1 else ""), v)
-                    if v.answer == "unknown":
-                        codes.append(EXIT_UNDECIDED)
-                    else:
-                        answers.add(v.answer)
-                        codes.append(EXIT_OK)
-                if len(answers) > 1:
-                    print(f"{path} at {at}: DISAGREEMENT between the methods: {' vs '.join(sorted(answers))}",
-                          file=sys.stderr)
-                    codes.append(EXIT_PROBLEM)
+                    _tally(v, codes, answers)
+                _disagreement(f"{path} at {at}", answers, codes)
         return combine(codes)
 
     def one(path: str) -> int:
@@ -139,14 +132,24 @@ def run(args) -> int:
                 emit_json(obj)
             else:
                 _print(path, v, obj)
-            if v.answer == "unknown":
-                codes.append(EXIT_UNDECIDED)
-            else:
-                answers.add(v.answer)
-                codes.append(EXIT_OK)
-        if len(answers) > 1:
-            print(f"{path}: DISAGREEMENT between the methods: {' vs '.join(sorted(answers))}", file=sys.stderr)
-            codes.append(EXIT_PROBLEM)
+            _tally(v, codes, answers)
+        _disagreement(path, answers, codes)
         return combine(codes)  # exit codes: experiments/commands/_common.py
 
     return for_each_file(args.networks, one, json_mode=args.json)
+
+
+def _tally(v, codes: list, answers: set) -> None:
+    """One method's verdict: its exit code, and its answer unless it is unknown."""
+    if v.answer == "unknown":
+        codes.append(EXIT_UNDECIDED)
+    else:
+        answers.add(v.answer)
+        codes.append(EXIT_OK)
+
+
+def _disagreement(where: str, answers: set, codes: list) -> None:
+    """Two methods that answered differently on the same question: said on stderr, exit code 1."""
+    if len(answers) > 1:
+        print(f"{where}: DISAGREEMENT between the methods: {' vs '.join(sorted(answers))}", file=sys.stderr)
+        codes.append(EXIT_PROBLEM)

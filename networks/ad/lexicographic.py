@@ -23,6 +23,7 @@ from nsad.networks.ad import engine as E
 from nsad.networks.ad.costs import OpCount, lexicographic_ops
 from nsad.networks.ad.forward import _run_columns
 from nsad.networks.ad.primitives import ReLU
+from nsad.networks.exact import rref
 
 __all__ = ["LexicographicDerivative", "lexicographic_derivative", "lexicographic_point", "solve_right_exact"]
 
@@ -53,17 +54,8 @@ def solve_right_exact(R, M) -> np.ndarray:
     # Gauss-Jordan on [M^T | R^T]: M^T J^T = R^T
     Ml, Rl = M.tolist(), R.tolist()  # Python ints / Fractions
     A = [[Fraction(Ml[j][i]) for j in range(n)] + [Fraction(Rl[r][i]) for r in range(m)] for i in range(n)]
-    for col in range(n):
-        piv = next((r for r in range(col, n) if A[r][col] != 0), None)
-        if piv is None:
-            raise E.network_error("the direction matrix M is singular; the LD-derivative needs a nonsingular M")
-        A[col], A[piv] = A[piv], A[col]
-        inv = 1 / A[col][col]
-        A[col] = [v * inv for v in A[col]]
-        for r in range(n):
-            if r != col and A[r][col] != 0:
-                f = A[r][col]
-                A[r] = [a - f * c for a, c in zip(A[r], A[col])]
+    if rref(A, n) != list(range(n)):
+        raise E.network_error("the direction matrix M is singular; the LD-derivative needs a nonsingular M")
     J = np.empty((m, n), dtype=object)
     for i in range(n):
         for r in range(m):

@@ -40,7 +40,6 @@ Public functions
 
 from __future__ import annotations
 
-from nsad.networks.relu_network import require_bias_free as _require_bias_free
 import math
 import sys
 import time
@@ -56,7 +55,8 @@ __all__ = [
 ]
 
 from nsad.networks.exact import INT64_SAFE as _INT64_SAFE
-from nsad.networks.exact import dot
+from nsad.networks.exact import dot, rref
+from nsad.networks.relu_network import require_bias_free as _require_bias_free
 
 
 # ----------------------------------------------------------------------------------------------
@@ -397,24 +397,8 @@ def _solve_exact_support(G_rows: list[list[int]]) -> list[Fraction] | None:
     # equations: rows = coordinates (n) + 1 normalisation; columns = y_j
     A = [[Fraction(G_rows[j][i]) for j in range(m)] + [Fraction(0)] for i in range(n)]
     A.append([Fraction(1)] * m + [Fraction(1)])
-    rows, cols = len(A), m
-    piv_cols = []
-    r = 0
-    for c in range(cols):
-        p = next((i for i in range(r, rows) if A[i][c] != 0), None)
-        if p is None:
-            continue
-        A[r], A[p] = A[p], A[r]
-        inv = 1 / A[r][c]
-        A[r] = [v * inv for v in A[r]]
-        for i in range(rows):
-            if i != r and A[i][c] != 0:
-                f = A[i][c]
-                A[i] = [vi - f * vr for vi, vr in zip(A[i], A[r])]
-        piv_cols.append(c)
-        r += 1
-        if r == rows:
-            break
+    piv_cols = rref(A, m)
+    rows, r = len(A), len(piv_cols)
     for i in range(r, rows):
         if A[i][-1] != 0:
             return None
